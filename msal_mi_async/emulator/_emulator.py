@@ -1,0 +1,187 @@
+"""The public :class:`Emulator`: configuration, lifecycle, recording and faults."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+
+import attrs
+
+from .._kinds import ManagedIdentitySourceKind
+from ._faults import Fault, FaultQueue
+from ._handlers import SOURCES
+from ._identities import (
+    DEFAULT_SYSTEM_ASSIGNED,
+    DEFAULT_TENANT_ID,
+    DEFAULT_USER_ASSIGNED,
+    Identity,
+    IdentityBook,
+    UserAssignedIdentity,
+)
+from ._recording import RecordedRequest, Recorder
+from ._server import ServerThread
+from ._source import Context, SourceSpec
+from ._tokens import TokenMinter
+from ._wire import Answer, Incoming
+
+__all__ = ["Emulator"]
+
+_ROUTES: dict[str, SourceSpec] = {spec.path: spec for spec in SOURCES.values()}
+
+
+class Emulator:
+    """A loopback HTTP server that answers like the Azure managed-identity endpoints.
+
+    It runs on a daemon thread, so asyncio, trio and sync code can all call it.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        identity_header: str | None = None,
+        token_lifetime: int = 3600,
+        clock: Callable[[], float] = time.time,
+        tenant_id: str = DEFAULT_TENANT_ID,
+        user_assigned: Iterable[UserAssignedIdentity] = (DEFAULT_USER_ASSIGNED,),
+        system_assigned: Identity | None = DEFAULT_SYSTEM_ASSIGNED,
+        refresh_in: int | None = None,
+    ) -> None:
+        self._host, self._port = host, port
+        self._context = Context(
+            identity_header=identity_header or secrets.token_urlsafe(24),
+            minter=TokenMinter(tenant_id, token_lifetime, clock, refresh_in),
+            identities=IdentityBook(system_assigned, tuple(user_assigned)),
+        )
+        self._recorder = Recorder()
+        self._faults = FaultQueue()
+        self._lifecycle = threading.Lock()
+        self._server: ServerThread | None = None
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind and start serving; does nothing if already running."""
+        with self._lifecycle:
+            if self._server is None:
+                self._server = ServerThread(self._host, self._port, self._dispatch)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every socket and join every thread; safe to repeat."""
+        with self._lifecycle:
+            server, self._server = self._server, None
+            if server is not None:
+                server.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        server = self._server
+        where = "stopped" if server is None else f"url={self._url_for(server.port)!r}"
+        return f"Emulator({where}, sources={self.sources!r}, requests={self.request_count})"
+
+    # Configuration -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` of the running emulator."""
+        server = self._server
+        if server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._url_for(server.port)
+
+    def _url_for(self, port: int) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{port}"
+
+    @property
+    def identity_header(self) -> str:
+        """The secret App Service callers must send as ``X-IDENTITY-HEADER``."""
+        return self._context.identity_header
+
+    @property
+    def system_assigned(self) -> Identity | None:
+        """The system-assigned identity, or None when it is disabled."""
+        return self._context.identities.system_assigned
+
+    @property
+    def user_assigned(self) -> tuple[UserAssignedIdentity, ...]:
+        """The user-assigned identities that selectors can name."""
+        return tuple(self._context.identities.user_assigned)
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant named in every token."""
+        return self._context.minter.tenant_id
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source kinds this emulator serves."""
+        return tuple(kind.value for kind in SOURCES)
+
+    def env(self, kind: ManagedIdentitySourceKind | str) -> dict[str, str]:
+        """Environment variables that point the library at this emulator as ``kind``."""
+        spec = SOURCES.get(ManagedIdentitySourceKind(kind))
+        if spec is None:
+            served = ", ".join(self.sources)
+            raise ValueError(f"the emulator does not serve {kind!s} yet; it serves {served}")
+        return spec.env(self.url, self._context.identity_header)
+
+    # Recording and faults ----------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of the requests received so far, in arrival order."""
+        return self._recorder.snapshot()
+
+    @property
+    def request_count(self) -> int:
+        """How many requests arrived (any path) since start or the last reset."""
+        return self._recorder.count()
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until ``count`` requests have arrived; False if ``timeout`` passes first.
+
+        It blocks the calling thread: from async code use ``anyio.to_thread.run_sync``.
+        """
+        return self._recorder.wait_for(count, timeout)
+
+    def reset(self) -> None:
+        """Forget recorded requests and pending faults."""
+        self._recorder.clear()
+        self._faults.clear()
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        """Give the next ``times`` token requests ``fault`` (after faults already queued)."""
+        self._faults.push(fault, times)
+
+    # Serving (runs on handler threads) ---------------------------------------------------
+
+    def _dispatch(self, request: Incoming) -> Answer:
+        spec = _ROUTES.get(request.path)
+        self._recorder.add(RecordedRequest.of(request, "" if spec is None else spec.kind.value))
+        if spec is None:
+            return Answer(404, b'{"error":"not_found","error_description":"Unknown path"}')
+        fault = self._faults.pop()
+        if fault is None:
+            return spec.handle(request, self._context)
+        forced = fault.answer(spec.error)
+        if forced is not None:
+            return forced
+        normal = spec.handle(request, self._context)
+        extra = normal.headers + fault.response_headers()
+        return attrs.evolve(normal, headers=extra, delay=fault.delay)
