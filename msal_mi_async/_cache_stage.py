@@ -1,0 +1,78 @@
+"""The cache-lookup middleware: serve fresh tokens, single-flight the misses."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import attrs
+
+from ._cache import EXPIRY_BUFFER, CacheEntry, TokenCache
+from ._errors import ManagedIdentityError
+from ._kinds import TokenSource
+from ._pipeline import Handler
+from ._request import TokenRequest
+from ._result import AccessTokenResult
+from ._stats import Counters
+
+__all__ = ["CacheLookup"]
+
+logger = logging.getLogger("msal_mi_async")
+
+
+class CacheLookup:
+    """Middleware: a fresh cached token answers at once; otherwise one fetch per key.
+
+    After ``refresh_on`` the token is refreshed; if that refresh fails, the cached token
+    is still served until the expiry buffer and the failure is recorded.
+    """
+
+    def __init__(
+        self, cache: TokenCache, counters: Counters, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._cache = cache
+        self._counters = counters
+        self._clock = clock
+
+    async def __call__(self, request: TokenRequest, call_next: Handler) -> AccessTokenResult:
+        key = request.cache_key
+        entry = self._cache.peek(key)
+        if entry is not None and not request.bypasses_cache:
+            now = self._clock()
+            if now < entry.refresh_at:
+                self._counters.cache_hits += 1
+                return entry.result
+            if now < entry.serve_until:
+                return await self._refresh_or_serve(request, call_next, entry)
+        self._counters.cache_misses += 1
+        return await self._fetch(request, call_next, entry)
+
+    async def _fetch(
+        self, request: TokenRequest, call_next: Handler, entry: CacheEntry | None
+    ) -> AccessTokenResult:
+        if entry is not None and request.bypasses_cache:
+            request = attrs.evolve(request, previous_token=entry.result.access_token)
+
+        async def fetch_and_store() -> AccessTokenResult:
+            self._counters.fetches += 1
+            result = await call_next(request)
+            if result.expires_on - self._clock() > EXPIRY_BUFFER:
+                cached = attrs.evolve(result, token_source=TokenSource.CACHE)
+                await self._cache.store(request.cache_key, CacheEntry.for_result(cached))
+            return result
+
+        if request.claims is not None:  # a claims challenge never joins another fetch
+            return await fetch_and_store()
+        result, _led = await self._cache.fetch_once(request.cache_key, fetch_and_store)
+        return result
+
+    async def _refresh_or_serve(
+        self, request: TokenRequest, call_next: Handler, entry: CacheEntry
+    ) -> AccessTokenResult:
+        try:
+            return await self._fetch(request, call_next, None)
+        except ManagedIdentityError as exc:
+            self._counters.last_refresh_error = str(exc)
+            logger.warning("Proactive token refresh failed; serving the cached token: %s", exc)
+            return entry.result

@@ -1,0 +1,117 @@
+"""Sending a flow's HTTP requests with httpx: no proxies, no redirects, no cookies.
+
+This is the one place where httpx exceptions become ``ManagedIdentityError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+
+import httpx
+
+from ._errors import ErrorCode, ManagedIdentityNetworkError, ManagedIdentityResponseError
+from ._http import HttpRequest, HttpResponse
+from ._kinds import ManagedIdentitySourceKind
+
+__all__ = ["MAX_RESPONSE_BYTES", "HttpTransport", "new_http_client"]
+
+#: Token responses are a few KiB; anything past this is refused rather than buffered.
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def new_http_client(timeout: float | None) -> httpx.AsyncClient:
+    """An AsyncClient for managed-identity endpoints: env proxies ignored, redirects off."""
+    return httpx.AsyncClient(
+        trust_env=False,
+        follow_redirects=False,
+        timeout=timeout,
+        verify=_ssl_context(),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=8),
+    )
+
+
+class HttpTransport:
+    """Sends :class:`HttpRequest` values and returns :class:`HttpResponse` values."""
+
+    def __init__(self, client: httpx.AsyncClient | None, *, timeout: float | None) -> None:
+        self._client = client
+        self._owns_client = client is None
+        self._timeout = timeout
+        self._timeout_extension = httpx.Timeout(timeout).as_dict()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = new_http_client(self._timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def send(
+        self, request: HttpRequest, *, correlation_id: str, source: ManagedIdentitySourceKind
+    ) -> HttpResponse:
+        """Send one request; transport failures raise ``ManagedIdentityNetworkError``."""
+        outgoing = self._build(request, correlation_id)
+        try:
+            response = await self.client.send(outgoing, stream=True, follow_redirects=False)
+            try:
+                content = await _read_capped(response)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise _network_error(exc, ErrorCode.REQUEST_TIMEOUT, correlation_id, source) from exc
+        except httpx.HTTPError as exc:
+            raise _network_error(
+                exc, ErrorCode.UNREACHABLE_NETWORK, correlation_id, source
+            ) from exc
+        return HttpResponse(response.status_code, response.headers, content)
+
+    def _build(self, request: HttpRequest, correlation_id: str) -> httpx.Request:
+        # Built directly, not with client.build_request: a caller-owned client's cookies
+        # and default headers must not reach a managed-identity endpoint.
+        headers = [*request.headers, ("x-ms-client-request-id", correlation_id)]
+        return httpx.Request(
+            request.method,
+            request.url,
+            params=request.params,
+            headers=headers,
+            data=dict(request.form) if request.form is not None else None,
+            extensions={"timeout": self._timeout_extension},
+        )
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise ManagedIdentityResponseError(
+                f"The endpoint sent a response body larger than {MAX_RESPONSE_BYTES} bytes",
+                error_code=ErrorCode.RESPONSE_PARSE_FAILURE,
+                status_code=response.status_code,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _network_error(
+    exc: httpx.HTTPError, code: str, correlation_id: str, source: ManagedIdentitySourceKind
+) -> ManagedIdentityNetworkError:
+    what = "did not answer in time" if code == ErrorCode.REQUEST_TIMEOUT else "could not be reached"
+    detail = str(exc)[:200] or type(exc).__name__
+    return ManagedIdentityNetworkError(
+        f"The {source.value} managed identity endpoint {what}: {type(exc).__name__}: {detail}",
+        error_code=code,
+        correlation_id=correlation_id,
+        source=source,
+    )
