@@ -37,7 +37,12 @@ class CacheEntry:
 
 
 class TokenCache:
-    """What a cache backend provides.  ``peek`` is sync and in-process: it serves hits."""
+    """What a cache backend provides.  ``peek`` is sync and in-process: it serves hits.
+
+    ``fetch_once`` runs on a ``peek`` miss (or when the caller skips the cache); a
+    backend that keeps tokens elsewhere (Redis) looks there first, unless
+    ``bypass_cache`` is set: then it must not answer with the entry being replaced.
+    """
 
     def peek(self, key: CacheKey) -> CacheEntry | None:
         raise NotImplementedError
@@ -46,7 +51,11 @@ class TokenCache:
         raise NotImplementedError
 
     async def fetch_once(
-        self, key: CacheKey, fetch: Callable[[], Awaitable[AccessTokenResult]]
+        self,
+        key: CacheKey,
+        fetch: Callable[[], Awaitable[AccessTokenResult]],
+        *,
+        bypass_cache: bool = False,
     ) -> tuple[AccessTokenResult, bool]:
         """Run ``fetch`` unless one is already running for ``key``; share its outcome."""
         raise NotImplementedError
@@ -54,6 +63,9 @@ class TokenCache:
     @property
     def in_flight(self) -> int:
         return 0
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (connections); the in-memory cache holds none."""
 
 
 class MemoryTokenCache(TokenCache):
@@ -90,8 +102,13 @@ class MemoryTokenCache(TokenCache):
             self._entries.clear()
 
     async def fetch_once(
-        self, key: CacheKey, fetch: Callable[[], Awaitable[AccessTokenResult]]
+        self,
+        key: CacheKey,
+        fetch: Callable[[], Awaitable[AccessTokenResult]],
+        *,
+        bypass_cache: bool = False,
     ) -> tuple[AccessTokenResult, bool]:
+        # Every flight here is a real fetch, so a bypassing caller may join one.
         return await self._flights.run(key, fetch)
 
     @property

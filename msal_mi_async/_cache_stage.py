@@ -64,7 +64,9 @@ class CacheLookup:
 
         if request.claims is not None:  # a claims challenge never joins another fetch
             return await fetch_and_store()
-        result, _led = await self._cache.fetch_once(request.cache_key, fetch_and_store)
+        result, _led = await self._cache.fetch_once(
+            request.cache_key, fetch_and_store, bypass_cache=request.bypasses_cache
+        )
         return result
 
     async def _refresh_or_serve(
