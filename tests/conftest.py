@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from tests.redis_server import RedisServer
 
 MANAGED_IDENTITY_VARIABLES = (
     "IDENTITY_ENDPOINT",
@@ -34,3 +40,21 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the managed-identity or proxy variables of the machine it runs on."""
     for name in MANAGED_IDENTITY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    """``redis-server``; tests needing it skip without it (fail with MSAL_MI_REQUIRE_REDIS=1)."""
+    from tests.redis_server import redis_server_path
+
+    return redis_server_path()
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_binary: str) -> Iterator[RedisServer]:
+    """One loopback redis-server for the session; tests keep apart by namespace."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(redis_binary, password="pw-not-in-logs").start()
+    yield server
+    server.close()
