@@ -238,3 +238,19 @@ def test_the_base_package_does_not_import_redis() -> None:
     code = "import msal_mi_async, sys; print('redis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_redis_server_tests_skip_unless_ci_requires_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    from tests.redis_server import REQUIRE_FLAG, redis_server_path
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv(REQUIRE_FLAG, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        redis_server_path()
+    monkeypatch.setenv(REQUIRE_FLAG, "1")
+    with pytest.raises(pytest.fail.Exception, match="MSAL_MI_REQUIRE_REDIS=1 requires it"):
+        redis_server_path()
