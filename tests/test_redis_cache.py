@@ -7,6 +7,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -254,3 +255,28 @@ def test_without_redis_server_tests_skip_unless_ci_requires_it(
     monkeypatch.setenv(REQUIRE_FLAG, "1")
     with pytest.raises(pytest.fail.Exception, match="MSAL_MI_REQUIRE_REDIS=1 requires it"):
         redis_server_path()
+
+
+#: The ACL the README recommends, as ``ACL SETUSER`` arguments.
+README_ACL = (
+    "on >PASSWORD ~msal_mi_async:* resetchannels -@all +get +set +del +evalsha +script|load +ping"
+)
+
+
+async def test_the_readme_acl_is_enough(
+    redis_server: RedisServer, raw: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"ACL SETUSER mi-tokens {README_ACL}`" in readme
+    user = f"mi-{uuid.uuid4().hex[:8]}"
+    raw.execute_command("ACL", "SETUSER", user, *README_ACL.split())
+    url = f"redis://{user}:PASSWORD@127.0.0.1:{redis_server.port}/0"
+    for token, requests in (("tok-1", 1), ("tok-1", 0)):
+        shared = RedisTokenCache(url, clock=Clock())
+        recorder = Recorder(ok(token))
+        assert (await client(recorder, shared).acquire_token(RESOURCE)).access_token == token
+        assert len(recorder.requests) == requests
+        assert shared.available
+    assert "unavailable" not in caplog.text
+    assert raw.exists(key_name("msal_mi_async", KEY) + ":lock") == 0
+    raw.delete(key_name("msal_mi_async", KEY))
