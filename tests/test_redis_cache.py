@@ -269,7 +269,7 @@ async def test_the_readme_acl_is_enough(
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert f"ACL SETUSER mi-tokens {README_ACL}`" in readme
     user = f"mi-{uuid.uuid4().hex[:8]}"
-    raw.execute_command("ACL", "SETUSER", user, *README_ACL.split())
+    raw.execute_command("ACL", "SETUSER", user, *README_ACL.split())  # type: ignore[no-untyped-call]
     url = f"redis://{user}:PASSWORD@127.0.0.1:{redis_server.port}/0"
     for token, requests in (("tok-1", 1), ("tok-1", 0)):
         shared = RedisTokenCache(url, clock=Clock())
