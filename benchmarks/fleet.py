@@ -13,6 +13,7 @@ imports preloaded, so only the acquisition is timed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import multiprocessing
 import os
 import platform
@@ -36,10 +37,15 @@ from msal_mi_async import ManagedIdentityClient, ManagedIdentitySourceKind, Memo
 from msal_mi_async._transport import new_http_client
 from msal_mi_async.emulator import Emulator
 
-try:
-    import azure.identity
-except ImportError:  # pip install -e '.[bench]'
-    azure = None  # type: ignore[assignment]
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pip install -e '.[bench]'
+        return None
+
+
+AZURE_IDENTITY = _optional("azure.identity")
 
 RESOURCE = "https://management.azure.com"
 new_http_client(None)  # CA bundle loaded once, in the fork server
@@ -66,7 +72,7 @@ def _ours(env: dict[str, str], redis_url: str | None, namespace: str) -> float:
 
 def _azure_identity(env: dict[str, str]) -> float:
     os.environ.update(env)
-    credential = azure.identity.ManagedIdentityCredential()
+    credential = AZURE_IDENTITY.ManagedIdentityCredential()
     began = time.perf_counter()
     credential.get_token(RESOURCE + "/.default")
     return time.perf_counter() - began
@@ -130,7 +136,7 @@ def main() -> None:
         server, url = start_redis(args.redis_server, workdir)
         backends = {"msal_mi_async, MemoryTokenCache": lambda: None}
         backends["msal_mi_async, RedisTokenCache"] = lambda: url
-        if azure is not None:
+        if AZURE_IDENTITY is not None:
             backends["azure-identity ManagedIdentityCredential"] = lambda: None
         try:
             rows = {name: _rounds(ctx, args, name, emu, get()) for name, get in backends.items()}
