@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,10 +17,13 @@ from _clients import (
     AZ_SYNC,
     HTTPX,
     MSAL,
+    OURS,
     OURS_ASYNC,
     OURS_SYNC,
     RESOURCE,
+    ACall,
     AsyncAdapter,
+    Call,
     SyncAdapter,
 )
 from _timing import aper_call, per_call, process_seconds, reported_seconds, retained_bytes
@@ -32,28 +36,52 @@ def _run(fn: Callable[[], Any]) -> Any:
 
 
 def cache_hit(sync: list[SyncAdapter], aio: list[AsyncAdapter], calls: int, rounds: int) -> Values:
-    out: Values = {}
-    for adapter in sync:
-        client = adapter.make()
-        hit = adapter.hitter(client)
-        hit()
-        n = calls if adapter.name == OURS_SYNC else max(1, calls // 10)
-        out[adapter.name] = per_call(hit, n, rounds)
-        adapter.close(client)
+    """Seconds per call answered from a warm cache (peers get a tenth of the calls)."""
+    clients = [a for a in aio if a.name != HTTPX]
+    return _interleaved(
+        sync, clients, "hitter", lambda name: calls if name in OURS else calls // 10, rounds
+    )
+
+
+def _interleaved(
+    sync: list[SyncAdapter],
+    aio: list[AsyncAdapter],
+    kind: str,
+    calls_for: Callable[[str], int],
+    rounds: int,
+) -> Values:
+    """Per-call medians, taking turns: each round times every client once, so drift in
+    a noisy machine's speed hits all clients alike.  Sync clients run in the loop's
+    thread (blocking it, which is fine: nothing else runs there)."""
+    samples: dict[str, list[float]] = {}
 
     async def main() -> None:
-        for adapter in aio:
-            if adapter.name == HTTPX:
-                continue
-            client = await adapter.make()
-            ahit = adapter.hitter(client)
-            await ahit()
-            n = calls if adapter.name == OURS_ASYNC else max(1, calls // 10)
-            out[adapter.name] = await aper_call(ahit, n, rounds)
-            await adapter.close(client)
+        sync_calls = [(a, a.make()) for a in sync]
+        aio_calls = [(a, await a.make()) for a in aio]
+        calls: list[tuple[str, Call | None, ACall | None]] = [
+            (a.name, getattr(a, kind)(c), None) for a, c in sync_calls
+        ] + [(a.name, None, getattr(a, kind)(c)) for a, c in aio_calls]
+        for _name, fn, afn in calls:  # warm: connection open, token cached
+            if fn is not None:
+                fn()
+            elif afn is not None:
+                await afn()
+        for _ in range(rounds):
+            for name, fn, afn in calls:
+                n = max(1, calls_for(name))
+                if fn is not None:
+                    sample = per_call(fn, n, 1)
+                else:
+                    assert afn is not None
+                    sample = await aper_call(afn, n, 1)
+                samples.setdefault(name, []).append(sample)
+        for a, c in sync_calls:
+            a.close(c)
+        for b, d in aio_calls:
+            await b.close(d)
 
     _run(main)
-    return out
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def first_token(sync: list[SyncAdapter], aio: list[AsyncAdapter], rounds: int) -> Values:
@@ -101,24 +129,7 @@ def forced_refresh(
     sync: list[SyncAdapter], aio: list[AsyncAdapter], calls: int, rounds: int
 ) -> Values:
     """A request to the endpoint on a warm client (its connection already open)."""
-    out: Values = {}
-    for adapter in sync:
-        client = adapter.make()
-        force = adapter.forcer(client)
-        force()
-        out[adapter.name] = per_call(force, calls, rounds)
-        adapter.close(client)
-
-    async def main() -> None:
-        for adapter in aio:
-            client = await adapter.make()
-            aforce = adapter.forcer(client)
-            await aforce()
-            out[adapter.name] = await aper_call(aforce, calls, rounds)
-            await adapter.close(client)
-
-    _run(main)
-    return out
+    return _interleaved(sync, aio, "forcer", lambda name: calls, rounds)
 
 
 def herd(
@@ -201,11 +212,18 @@ COLD = {
 }
 
 
-def cold_process_first_token(env: Mapping[str, str], rounds: int) -> Values:
-    """A fresh process: from before the first import to the first token."""
+def cold_process_first_token(
+    env: Mapping[str, str], rounds: int, *, hide_trio: bool = False
+) -> Values:
+    """A fresh process: from before the first import to the first token.
+
+    ``hide_trio`` makes ``import trio`` fail, as where trio is not installed: httpcore
+    imports it whenever it can (this venv has it for the test suite).
+    """
+    prefix = "import sys; sys.modules['trio'] = None\n" if hide_trio else ""
     return {
         name: reported_seconds(
-            _T0 + _R + body + "print(time.perf_counter() - t0)", rounds, dict(env)
+            prefix + _T0 + _R + body + "print(time.perf_counter() - t0)", rounds, dict(env)
         )
         for name, body in COLD.items()
     }
