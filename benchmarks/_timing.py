@@ -34,25 +34,6 @@ async def aper_call(fn: Callable[[], Awaitable[object]], calls: int, rounds: int
     return statistics.median(samples)
 
 
-def each(fn: Callable[[], object], rounds: int) -> float:
-    """Median seconds of one call of ``fn`` (``fn`` does its own set-up per call)."""
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-async def aeach(fn: Callable[[], Awaitable[object]], rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def process_seconds(code: str, rounds: int, env: dict[str, str] | None = None) -> float:
     """Median wall time of ``python -c code`` in fresh interpreters (startup included)."""
     samples = []
