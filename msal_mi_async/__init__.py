@@ -8,6 +8,8 @@ See the README for the sync facade, the emulator and the command line.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._cache import MemoryTokenCache, TokenCache
 from ._client import ManagedIdentityClient
 from ._errors import (
@@ -35,7 +37,9 @@ from ._sources import (
     ServiceFabricSource,
 )
 from ._stats import ClientStatistics
-from ._sync import SyncManagedIdentityClient
+
+if TYPE_CHECKING:
+    from ._sync import SyncManagedIdentityClient
 
 __version__ = "0.1.0"
 
@@ -74,3 +78,18 @@ __all__ = [
     "UserAssignedManagedIdentity",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The sync facade (anyio's blocking portal, threads) loads on first use: async-only
+    # programs never import it.  ``from msal_mi_async import *`` still includes it.
+    if name == "SyncManagedIdentityClient":
+        from ._sync import SyncManagedIdentityClient
+
+        globals()[name] = SyncManagedIdentityClient
+        return SyncManagedIdentityClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,9 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ._cache import DEFAULT_CACHE, CacheEntry, TokenCache
 from ._cache_stage import CacheLookup
@@ -25,6 +23,9 @@ from ._scopes import resource_from_scopes
 from ._sources import DEFAULT_SOURCES, ManagedIdentitySource, detect_source
 from ._stats import ClientStatistics, Counters
 from ._transport import HttpTransport
+
+if TYPE_CHECKING:
+    import httpx  # imported on first request by _transport, not with the package
 
 __all__ = ["DEFAULT_TIMEOUT", "ManagedIdentityClient"]
 

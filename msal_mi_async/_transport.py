@@ -6,13 +6,17 @@ This is the one place where httpx exceptions become ``ManagedIdentityError``.
 from __future__ import annotations
 
 import functools
-import ssl
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ._errors import ErrorCode, ManagedIdentityNetworkError, ManagedIdentityResponseError
 from ._http import HttpRequest, HttpResponse
 from ._kinds import ManagedIdentitySourceKind
+
+if TYPE_CHECKING:
+    # httpx (~100 ms to import) and ssl are imported on first use, not with the package.
+    import ssl
+
+    import httpx
 
 __all__ = ["MAX_RESPONSE_BYTES", "HttpTransport", "new_http_client"]
 
@@ -22,17 +26,38 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
+    import ssl
+
     return ssl.create_default_context()
+
+
+@functools.cache
+def _no_ca_context() -> ssl.SSLContext:
+    """Verifies everything, trusts no CA: an https request sent with it fails closed."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # ~0.5 ms to build: built once
 
 
 def new_http_client(timeout: float | None) -> httpx.AsyncClient:
     """An AsyncClient for managed-identity endpoints: env proxies ignored, redirects off."""
+    import httpx
+
+    from ._lazy_tls import LazyTransport
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=8)
+    # Perf (issue 6): the endpoints are plain http, and loading the CA store costs
+    # ~40-70 ms, so the verifying TLS transport is built on the first https request.
     return httpx.AsyncClient(
         trust_env=False,
         follow_redirects=False,
         timeout=timeout,
-        verify=_ssl_context(),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=8),
+        transport=httpx.AsyncHTTPTransport(verify=_no_ca_context(), limits=limits),
+        mounts={
+            "https://": LazyTransport(
+                lambda: httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits)
+            )
+        },
     )
 
 
@@ -43,7 +68,8 @@ class HttpTransport:
         self._client = client
         self._owns_client = client is None
         self._timeout = timeout
-        self._timeout_extension = httpx.Timeout(timeout).as_dict()
+        # What httpx.Timeout(timeout).as_dict() gives, without importing httpx here.
+        self._timeout_extension = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -60,6 +86,8 @@ class HttpTransport:
         self, request: HttpRequest, *, correlation_id: str, source: ManagedIdentitySourceKind
     ) -> HttpResponse:
         """Send one request; transport failures raise ``ManagedIdentityNetworkError``."""
+        import httpx  # lazy (see the top); a dict lookup once imported
+
         outgoing = self._build(request, correlation_id)
         try:
             response = await self.client.send(outgoing, stream=True, follow_redirects=False)
@@ -78,6 +106,8 @@ class HttpTransport:
     def _build(self, request: HttpRequest, correlation_id: str) -> httpx.Request:
         # Built directly, not with client.build_request: a caller-owned client's cookies
         # and default headers must not reach a managed-identity endpoint.
+        import httpx
+
         headers = [*request.headers, ("x-ms-client-request-id", correlation_id)]
         return httpx.Request(
             request.method,
