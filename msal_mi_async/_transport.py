@@ -13,6 +13,7 @@ import httpx
 from ._errors import ErrorCode, ManagedIdentityNetworkError, ManagedIdentityResponseError
 from ._http import HttpRequest, HttpResponse
 from ._kinds import ManagedIdentitySourceKind
+from ._pinned_tls import PinnedClients
 
 __all__ = ["MAX_RESPONSE_BYTES", "HttpTransport", "new_http_client"]
 
@@ -44,6 +45,7 @@ class HttpTransport:
         self._owns_client = client is None
         self._timeout = timeout
         self._timeout_extension = httpx.Timeout(timeout).as_dict()
+        self._pinned = PinnedClients(timeout)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -52,9 +54,16 @@ class HttpTransport:
         return self._client
 
     async def aclose(self) -> None:
+        await self._pinned.aclose()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+
+    def _client_for(self, request: HttpRequest) -> httpx.AsyncClient:
+        """Certificate-pinned requests get their own client (ours even if one was given)."""
+        if request.tls_thumbprint is None:
+            return self.client
+        return self._pinned.get(request.url, request.tls_thumbprint)
 
     async def send(
         self, request: HttpRequest, *, correlation_id: str, source: ManagedIdentitySourceKind
@@ -62,7 +71,8 @@ class HttpTransport:
         """Send one request; transport failures raise ``ManagedIdentityNetworkError``."""
         outgoing = self._build(request, correlation_id)
         try:
-            response = await self.client.send(outgoing, stream=True, follow_redirects=False)
+            client = self._client_for(request)
+            response = await client.send(outgoing, stream=True, follow_redirects=False)
             try:
                 content = await _read_capped(response)
             finally:
