@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,12 @@ def _identity(args: argparse.Namespace) -> ManagedIdentity:
 def _cmd_token(args: argparse.Namespace) -> int:
     from ._sync import SyncManagedIdentityClient
 
-    with SyncManagedIdentityClient(_identity(args), timeout=args.timeout) as client:
+    extra = {}
+    if args.arc_token_dir:
+        from ._arc_keyfile import ArcKeyFileReader
+
+        extra["read_key_file"] = ArcKeyFileReader(token_dir=args.arc_token_dir)
+    with SyncManagedIdentityClient(_identity(args), timeout=args.timeout, **extra) as client:
         result = client.acquire_token(args.resource)
     if args.json:
         print(
@@ -65,7 +71,11 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
             f"# msal-mi emulator serving {kind.value} at {emu.url}; Ctrl-C to stop", file=sys.stderr
         )
         for name, value in emu.env(kind).items():
-            print(f"export {name}={value}")
+            print(f"export {name}={shlex.quote(value)}")
+        if kind is ManagedIdentitySourceKind.AZURE_ARC:
+            print(f"# Arc key files are written to {emu.arc_token_dir}; the library reads only")
+            print("# the agent's fixed directory unless told: msal-mi token RESOURCE ", end="")
+            print(f"--arc-token-dir {shlex.quote(emu.arc_token_dir)}")
         sys.stdout.flush()
         try:
             import threading
@@ -96,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     selector.add_argument("--object-id")
     token.add_argument("--json", action="store_true", help="print the whole result as JSON")
     token.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    token.add_argument(
+        "--arc-token-dir", help="read Azure Arc key files from here (for the emulator only)"
+    )
     token.set_defaults(run=_cmd_token)
 
     detect = commands.add_parser("detect", help="name the managed identity source; no network")
