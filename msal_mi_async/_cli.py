@@ -134,10 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except ValueError as exc:  # a usage error, InvalidResourceError included
+        print(f"msal-mi: {exc}", file=sys.stderr)
+        return 2
     except ManagedIdentityError as exc:
         print(f"msal-mi: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:
-        print(f"msal-mi: {exc}", file=sys.stderr)
-        return 2
     return code

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-MANAGED_IDENTITY_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "DEFAULT_IDENTITY_CLIENT_ID",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-)
+from msal_mi_async.testing import MANAGED_IDENTITY_VARIABLES
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -34,3 +19,6 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the managed-identity or proxy variables of the machine it runs on."""
     for name in MANAGED_IDENTITY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
