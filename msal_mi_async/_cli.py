@@ -6,11 +6,16 @@ import argparse
 import json
 import shlex
 import sys
+import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ._errors import ManagedIdentityError
 from ._identity import ManagedIdentity, SystemAssignedManagedIdentity, UserAssignedManagedIdentity
 from ._kinds import ManagedIdentitySourceKind
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
 
 __all__ = ["main"]
 
@@ -66,24 +71,24 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator import Emulator
 
     kind = ManagedIdentitySourceKind(args.source)
-    with Emulator(host=args.host, port=args.port) as emu:
-        print(
-            f"# msal-mi emulator serving {kind.value} at {emu.url}; Ctrl-C to stop", file=sys.stderr
-        )
-        for name, value in emu.env(kind).items():
-            print(f"export {name}={shlex.quote(value)}")
-        if kind is ManagedIdentitySourceKind.AZURE_ARC:
-            print(f"# Arc key files are written to {emu.arc_token_dir}; the library reads only")
-            print("# the agent's fixed directory unless told: msal-mi token RESOURCE ", end="")
-            print(f"--arc-token-dir {shlex.quote(emu.arc_token_dir)}")
-        sys.stdout.flush()
-        try:
-            import threading
-
+    try:
+        with Emulator(host=args.host, port=args.port) as emu:
+            _print_exports(emu, kind)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:  # Ctrl-C, at any point: the with block has cleaned up
+        pass
     return 0
+
+
+def _print_exports(emu: Emulator, kind: ManagedIdentitySourceKind) -> None:
+    print(f"# msal-mi emulator serving {kind.value} at {emu.url}; Ctrl-C to stop", file=sys.stderr)
+    for name, value in emu.env(kind).items():
+        print(f"export {name}={shlex.quote(value)}")
+    if kind is ManagedIdentitySourceKind.AZURE_ARC:
+        token_dir = shlex.quote(emu.arc_token_dir)
+        print(f"# Arc key files go to {token_dir}; the library reads only the agent's")
+        print(f"# fixed one unless told: msal-mi token RESOURCE --arc-token-dir {token_dir}")
+    sys.stdout.flush()
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
