@@ -6,6 +6,7 @@ request byte: the emulator counts the bytes it read on that port.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Mapping
 
 import attrs
@@ -26,8 +27,9 @@ from msal_mi_async import (
     SyncManagedIdentityClient,
 )
 from msal_mi_async._http import Flow
+from msal_mi_async._pinned_tls import PinnedClients
 from msal_mi_async._request import TokenRequest
-from msal_mi_async.emulator import Emulator, Fault
+from msal_mi_async.emulator import Emulator, Fault, _certs
 
 from .helpers import Recorder, ok
 
@@ -161,3 +163,40 @@ def test_plain_port_does_not_serve_service_fabric(emu: Emulator) -> None:
     with httpx.Client(trust_env=False) as plain:
         response = plain.get(f"{emu.url}/{path}", headers={"secret": SECRET})
     assert response.status_code == 404
+
+
+@pytest.mark.anyio
+async def test_pinned_clients_are_per_thumbprint_and_closed_together() -> None:
+    clients = PinnedClients(timeout=5)
+    first = clients.get("https://127.0.0.1:1/t", WRONG)
+    assert clients.get("https://127.0.0.1:2/other", WRONG) is first
+    second = clients.get("https://127.0.0.1:1/t", "11" * 20)
+    assert second is not first
+    await clients.aclose()
+    assert first.is_closed
+    assert second.is_closed
+
+
+def _no_cryptography() -> _certs.ServerCertificate:
+    raise ImportError("cryptography")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_openssl_makes_the_certificate_without_cryptography(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_certs, "_with_cryptography", _no_cryptography)
+    certificate = _certs.make_certificate()
+    assert len(certificate.thumbprint) == 40
+    certificate.server_context()  # loads
+
+
+def test_without_any_certificate_maker_only_service_fabric_is_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_certs, "_with_cryptography", _no_cryptography)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with Emulator() as emu:
+        with pytest.raises(_certs.CertificateUnavailable, match="cryptography"):
+            emu.env(Kind.SERVICE_FABRIC)
+        assert emu.env(Kind.CLOUD_SHELL)["MSI_ENDPOINT"].startswith(emu.url)
