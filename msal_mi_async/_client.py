@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._arc_keyfile import ArcKeyFileReader
 from ._cache import DEFAULT_CACHE, CacheEntry, TokenCache
 from ._cache_stage import CacheLookup
 from ._errors import ErrorCode, ManagedIdentityConfigurationError
@@ -70,8 +71,8 @@ class ManagedIdentityClient:
         self._clock = clock
         self._counters = Counters()
         self._transport = HttpTransport(http_client, timeout=ATTEMPT_TIMEOUT)
-        fetch_kwargs = {} if read_key_file is None else {"read_key_file": read_key_file}
-        fetch = HttpFetch(self._transport, timeout=timeout, **fetch_kwargs)
+        key_reader = read_key_file or ArcKeyFileReader(self._platform)
+        fetch = HttpFetch(self._transport, timeout=timeout, read_key_file=key_reader)
         stages: list[Middleware] = [
             *middleware,
             CacheLookup(self._cache, self._counters, clock),

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from ._pinned_tls import PinnedClients
+
 __all__ = ["MAX_RESPONSE_BYTES", "HttpTransport", "new_http_client"]
 
 #: Token responses are a few KiB; anything past this is refused rather than buffered.
@@ -70,6 +72,7 @@ class HttpTransport:
         self._timeout = timeout
         # What httpx.Timeout(timeout).as_dict() gives, without importing httpx here.
         self._timeout_extension = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+        self._pinned: PinnedClients | None = None  # Service Fabric only: built on first use
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -78,9 +81,21 @@ class HttpTransport:
         return self._client
 
     async def aclose(self) -> None:
+        if self._pinned is not None:
+            await self._pinned.aclose()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+
+    def _client_for(self, request: HttpRequest) -> httpx.AsyncClient:
+        """Certificate-pinned requests get their own client (ours even if one was given)."""
+        if request.tls_thumbprint is None:
+            return self.client
+        if self._pinned is None:
+            from ._pinned_tls import PinnedClients  # imports httpcore: lazy like httpx
+
+            self._pinned = PinnedClients(self._timeout)
+        return self._pinned.get(request.url, request.tls_thumbprint)
 
     async def send(
         self, request: HttpRequest, *, correlation_id: str, source: ManagedIdentitySourceKind
@@ -90,7 +105,8 @@ class HttpTransport:
 
         outgoing = self._build(request, correlation_id)
         try:
-            response = await self.client.send(outgoing, stream=True, follow_redirects=False)
+            client = self._client_for(request)
+            response = await client.send(outgoing, stream=True, follow_redirects=False)
             try:
                 content = await _read_capped(response)
             finally:

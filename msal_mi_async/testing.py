@@ -15,10 +15,16 @@ import os
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from ._arc_keyfile import ArcKeyFileReader
 from ._kinds import ManagedIdentitySourceKind
 from .emulator import Emulator
 
-__all__ = ["MANAGED_IDENTITY_VARIABLES", "emulated_environment", "patched_environ"]
+__all__ = [
+    "MANAGED_IDENTITY_VARIABLES",
+    "ArcKeyFileReader",
+    "emulated_environment",
+    "patched_environ",
+]
 
 #: Every variable detection reads; cleared while an emulated environment is active.
 MANAGED_IDENTITY_VARIABLES = (
@@ -63,6 +69,8 @@ def emulated_environment(
     Clients detect their source when they acquire, so clients created before or inside
     the block both use the emulator.  Tokens cached by the process-wide cache survive
     the block: give clients ``token_cache=MemoryTokenCache()`` to keep tests apart.
+    For Azure Arc also pass ``read_key_file=ArcKeyFileReader(token_dir=emu.arc_token_dir)``:
+    otherwise the library reads key files only from the agent's fixed directory.
     """
     kind = ManagedIdentitySourceKind(source)
     with Emulator(**emulator_options) as emu, patched_environ(emu.env(kind)):
