@@ -19,10 +19,12 @@ from ._errors import (
     ManagedIdentityResponseError,
 )
 from ._http import Flow, HttpRequest, HttpResponse, ReadKeyFile
+from ._httpx_auth import ManagedIdentityAuth
 from ._identity import IdentityKind, SystemAssignedManagedIdentity, UserAssignedManagedIdentity
 from ._kinds import ManagedIdentitySourceKind, TokenSource
 from ._pipeline import Handler, Middleware
 from ._platform import Platform
+from ._providers import async_bearer_token_provider, bearer_token_provider
 from ._request import TokenRequest
 from ._result import AccessTokenResult
 from ._sources import (
@@ -54,6 +56,7 @@ __all__ = [
     "ImdsSource",
     "InvalidResourceError",
     "MachineLearningSource",
+    "ManagedIdentityAuth",
     "ManagedIdentityClient",
     "ManagedIdentityConfigurationError",
     "ManagedIdentityError",
@@ -73,4 +76,6 @@ __all__ = [
     "TokenSource",
     "UserAssignedManagedIdentity",
     "__version__",
+    "async_bearer_token_provider",
+    "bearer_token_provider",
 ]
