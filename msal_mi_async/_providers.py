@@ -11,20 +11,16 @@ from ._sync import SyncManagedIdentityClient
 __all__ = ["async_bearer_token_provider", "bearer_token_provider"]
 
 
-def bearer_token_provider(
-    resource: str, *, client: SyncManagedIdentityClient | None = None
-) -> Callable[[], str]:
+def bearer_token_provider(resource: str, *, client: SyncManagedIdentityClient) -> Callable[[], str]:
     """A function returning a current token for ``resource`` (e.g. OpenAI's
     ``azure_ad_token_provider``).  A cache hit is one dictionary lookup, no I/O.
 
-    Without ``client``, a :class:`SyncManagedIdentityClient` for the system-assigned
-    identity is created, sharing the process-wide cache.
+    The caller owns ``client`` and closes it when the provider is no longer used.
     """
     checked = resource_from_scopes(resource)
-    owner = client or SyncManagedIdentityClient()
 
     def token() -> str:
-        return owner.acquire_token(checked).access_token
+        return client.acquire_token(checked).access_token
 
     return token
 

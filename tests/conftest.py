@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 MANAGED_IDENTITY_VARIABLES = (
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",

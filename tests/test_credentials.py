@@ -142,8 +142,8 @@ def test_user_assigned_shorthand_selects_the_identity(mi_emulator: Emulator) -> 
 def test_identity_and_shorthand_together_are_refused() -> None:
     with pytest.raises(ValueError, match="either identity or one of"):
         ManagedIdentityCredential(UserAssignedManagedIdentity(client_id="a"), object_id="b")
-    with pytest.raises(ValueError, match="either client or"):
-        ManagedIdentityCredential(client=SyncManagedIdentityClient(), client_id="a")
+    with SyncManagedIdentityClient() as client, pytest.raises(ValueError, match="either client"):
+        ManagedIdentityCredential(client=client, client_id="a")
 
 
 @pytest.mark.parametrize("scopes", [(), (SCOPE, "https://vault.azure.net/.default")])
