@@ -25,7 +25,12 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 from azure.core.exceptions import ClientAuthenticationError
 
 from ._client import ManagedIdentityClient
-from ._errors import ErrorCode, InvalidResourceError, ManagedIdentityError
+from ._errors import (
+    ErrorCode,
+    InvalidResourceError,
+    ManagedIdentityError,
+    ManagedIdentityNetworkError,
+)
 from ._identity import ManagedIdentity, UserAssignedManagedIdentity
 from ._result import AccessTokenResult
 from ._scopes import resource_from_scopes
@@ -37,12 +42,12 @@ __all__ = [
     "ManagedIdentityCredential",
 ]
 
-#: Codes meaning "no managed identity here", which credential chains skip past.
+#: Codes meaning "no managed identity here", which credential chains skip past; every
+#: network error (unreachable, timed out) means the same, as in azure-identity.
 UNAVAILABLE_CODES = frozenset(
     {
         ErrorCode.ALL_SOURCES_UNAVAILABLE,
         ErrorCode.SOURCE_NOT_IMPLEMENTED,
-        ErrorCode.UNREACHABLE_NETWORK,
         ErrorCode.USER_ASSIGNED_NOT_SUPPORTED,
     }
 )
@@ -106,11 +111,10 @@ def _azure_errors() -> Iterator[None]:
     except InvalidResourceError:
         raise  # also a ValueError, which is what Azure SDK credentials raise for bad scopes
     except ManagedIdentityError as exc:
-        kind = (
-            CredentialUnavailableError
-            if exc.error_code in UNAVAILABLE_CODES
-            else ClientAuthenticationError
+        unavailable = (
+            isinstance(exc, ManagedIdentityNetworkError) or exc.error_code in UNAVAILABLE_CODES
         )
+        kind = CredentialUnavailableError if unavailable else ClientAuthenticationError
         raise kind(message=f"ManagedIdentityCredential: {exc}") from exc
 
 

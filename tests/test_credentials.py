@@ -192,6 +192,17 @@ async def test_unreachable_endpoint_is_credential_unavailable() -> None:
     await client.aclose()
 
 
+def test_timeout_is_credential_unavailable(mi_emulator: Emulator) -> None:
+    mi_emulator.inject(Fault(status=200, delay=5.0), times=1)
+    with (
+        ManagedIdentityCredential(timeout=0.2) as credential,
+        pytest.raises(CredentialUnavailableError) as caught,
+    ):
+        credential.get_token(SCOPE)
+    assert isinstance(caught.value.__cause__, ManagedIdentityError)
+    assert caught.value.__cause__.error_code == ErrorCode.REQUEST_TIMEOUT
+
+
 def test_close_leaves_a_passed_client_open(mi_emulator: Emulator) -> None:
     with SyncManagedIdentityClient() as client:
         ManagedIdentityCredential(client=client).close()
