@@ -114,6 +114,27 @@ async def test_sync_and_async_credentials_share_the_cache(mi_emulator: Emulator)
     assert_requests(mi_emulator, 1)
 
 
+async def test_sync_credential_joins_the_async_credentials_fetch(mi_emulator: Emulator) -> None:
+    """One request between them: the sync call arrives while the async one is in flight."""
+    cache = MemoryTokenCache()
+    mi_emulator.inject(Fault(status=200, delay=0.5))
+    tokens: list[str] = []
+    async with AsyncManagedIdentityCredential(token_cache=cache) as async_credential:
+
+        async def leader() -> None:
+            tokens.append((await async_credential.get_token(SCOPE)).token)
+
+        with ManagedIdentityCredential(token_cache=cache) as sync_credential:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(leader)
+                assert await anyio.to_thread.run_sync(mi_emulator.wait_for_requests, 1)
+                follower = await anyio.to_thread.run_sync(sync_credential.get_token, SCOPE)
+                tokens.append(follower.token)
+    assert len(tokens) == 2
+    assert tokens[0] == tokens[1]
+    assert_requests(mi_emulator, 1)
+
+
 def test_get_token_info_carries_refresh_on_and_type() -> None:
     with (
         Emulator(refresh_in=1200) as emu,
