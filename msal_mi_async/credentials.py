@@ -16,8 +16,7 @@ identity is reachable here), chained to the original :class:`ManagedIdentityErro
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import functools
 from types import TracebackType
 from typing import Any
 
@@ -78,7 +77,13 @@ def _resource(scopes: tuple[str, ...]) -> str:
             f"a managed identity credential takes exactly one scope, got {len(scopes)}",
             error_code=ErrorCode.INVALID_RESOURCE,
         )
-    return resource_from_scopes(scopes[0])
+    return _scope_to_resource(scopes[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_to_resource(scope: str) -> str:
+    """Memoized: SDK clients ask for the same scope on every request."""
+    return resource_from_scopes(scope)
 
 
 def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
@@ -88,6 +93,10 @@ def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> Tok
     if tenant_id:
         options["tenant_id"] = tenant_id
     return options
+
+
+def _claims(options: TokenRequestOptions | None) -> str | None:
+    return options.get("claims") or None if options else None
 
 
 def _info(result: AccessTokenResult) -> AccessTokenInfo:
@@ -103,19 +112,13 @@ def _token(info: AccessTokenInfo) -> AccessToken:
     return AccessToken(info.token, info.expires_on)
 
 
-@contextlib.contextmanager
-def _azure_errors() -> Iterator[None]:
-    """Map :class:`ManagedIdentityError` to azure-core's exceptions at one boundary."""
-    try:
-        yield
-    except InvalidResourceError:
-        raise  # also a ValueError, which is what Azure SDK credentials raise for bad scopes
-    except ManagedIdentityError as exc:
-        unavailable = (
-            isinstance(exc, ManagedIdentityNetworkError) or exc.error_code in UNAVAILABLE_CODES
-        )
-        kind = CredentialUnavailableError if unavailable else ClientAuthenticationError
-        raise kind(message=f"ManagedIdentityCredential: {exc}") from exc
+def _azure_error(exc: ManagedIdentityError) -> ClientAuthenticationError:
+    """azure-core's exception for ``exc``: the one boundary where errors are mapped."""
+    unavailable = (
+        isinstance(exc, ManagedIdentityNetworkError) or exc.error_code in UNAVAILABLE_CODES
+    )
+    kind = CredentialUnavailableError if unavailable else ClientAuthenticationError
+    return kind(message=f"ManagedIdentityCredential: {exc}")
 
 
 class ManagedIdentityCredential:
@@ -161,9 +164,11 @@ class ManagedIdentityCredential:
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """An ``AccessTokenInfo`` (with ``refresh_on``) for one scope."""
-        claims = (options or {}).get("claims") or None
-        with _azure_errors():
-            result = self._client.acquire_token(_resource(scopes), claims=claims)
+        resource = _resource(scopes)  # InvalidResourceError is a ValueError, as in azure-identity
+        try:
+            result = self._client.acquire_token(resource, claims=_claims(options))
+        except ManagedIdentityError as exc:
+            raise _azure_error(exc) from exc
         return _info(result)
 
     def close(self) -> None:
@@ -225,9 +230,11 @@ class AsyncManagedIdentityCredential:
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """An ``AccessTokenInfo`` (with ``refresh_on``) for one scope."""
-        claims = (options or {}).get("claims") or None
-        with _azure_errors():
-            result = await self._client.acquire_token(_resource(scopes), claims=claims)
+        resource = _resource(scopes)  # InvalidResourceError is a ValueError, as in azure-identity
+        try:
+            result = await self._client.acquire_token(resource, claims=_claims(options))
+        except ManagedIdentityError as exc:
+            raise _azure_error(exc) from exc
         return _info(result)
 
     async def close(self) -> None:
