@@ -8,6 +8,7 @@ See the README for the sync facade, the emulator and the command line.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._cache import MemoryTokenCache, TokenCache
@@ -39,6 +40,8 @@ from ._sources import (
 from ._stats import ClientStatistics
 
 if TYPE_CHECKING:
+    from ._httpx_auth import ManagedIdentityAuth
+    from ._providers import async_bearer_token_provider, bearer_token_provider
     from ._sync import SyncManagedIdentityClient
 
 __version__ = "0.1.0"
@@ -58,6 +61,7 @@ __all__ = [
     "ImdsSource",
     "InvalidResourceError",
     "MachineLearningSource",
+    "ManagedIdentityAuth",
     "ManagedIdentityClient",
     "ManagedIdentityConfigurationError",
     "ManagedIdentityError",
@@ -77,18 +81,29 @@ __all__ = [
     "TokenSource",
     "UserAssignedManagedIdentity",
     "__version__",
+    "async_bearer_token_provider",
+    "bearer_token_provider",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The sync facade (anyio's blocking portal, threads) loads on first use: async-only
-    # programs never import it.  ``from msal_mi_async import *`` still includes it.
-    if name == "SyncManagedIdentityClient":
-        from ._sync import SyncManagedIdentityClient
+#: Public names whose modules load on first use: the sync facade (anyio's blocking
+#: portal, threads) and the integrations that subclass httpx types.  Async-only programs
+#: never import them; ``from msal_mi_async import *`` still includes them.
+_LAZY = {
+    "SyncManagedIdentityClient": "._sync",
+    "ManagedIdentityAuth": "._httpx_auth",
+    "bearer_token_provider": "._providers",
+    "async_bearer_token_provider": "._providers",
+}
 
-        globals()[name] = SyncManagedIdentityClient
-        return SyncManagedIdentityClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

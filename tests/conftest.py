@@ -6,6 +6,8 @@ import pytest
 
 from msal_mi_async.testing import MANAGED_IDENTITY_VARIABLES
 
+pytest_plugins = ["pytester"]
+
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
