@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
+import anyio
 import attrs
 
+from ._background import BackgroundJobs
 from ._cache import EXPIRY_BUFFER, CacheEntry, TokenCache
 from ._errors import ManagedIdentityError
 from ._kinds import TokenSource
 from ._pipeline import Handler
-from ._request import TokenRequest
+from ._request import AttemptLog, TokenRequest
 from ._result import AccessTokenResult
 from ._stats import Counters
 
@@ -24,16 +27,22 @@ logger = logging.getLogger("msal_mi_async")
 class CacheLookup:
     """Middleware: a fresh cached token answers at once; otherwise one fetch per key.
 
-    After ``refresh_on`` the token is refreshed; if that refresh fails, the cached token
-    is still served until the expiry buffer and the failure is recorded.
+    After ``refresh_on`` the cached token is served at once while one background job
+    per key refreshes it (in ``jobs``); a failed refresh is recorded in the counters and
+    logged once, and the cached token is still served until the expiry buffer.
     """
 
     def __init__(
-        self, cache: TokenCache, counters: Counters, clock: Callable[[], float] = time.time
+        self,
+        cache: TokenCache,
+        counters: Counters,
+        clock: Callable[[], float] = time.time,
+        jobs: BackgroundJobs | None = None,
     ) -> None:
         self._cache = cache
         self._counters = counters
         self._clock = clock
+        self._jobs = BackgroundJobs() if jobs is None else jobs
 
     async def __call__(self, request: TokenRequest, call_next: Handler) -> AccessTokenResult:
         key = request.cache_key
@@ -70,9 +79,20 @@ class CacheLookup:
     async def _refresh_or_serve(
         self, request: TokenRequest, call_next: Handler, entry: CacheEntry
     ) -> AccessTokenResult:
+        self._counters.cache_hits += 1
+        refresh = attrs.evolve(request, correlation_id=str(uuid.uuid4()), attempts=AttemptLog())
+        self._jobs.start(request.cache_key, lambda: self._refresh(refresh, call_next))
+        return entry.result
+
+    async def _refresh(self, request: TokenRequest, call_next: Handler) -> None:
         try:
-            return await self._fetch(request, call_next, None)
+            with anyio.fail_after(request.timeout):
+                await self._fetch(request, call_next, None)
+        except TimeoutError:
+            self._record_failure(f"no token within the {request.timeout:g} s budget")
         except ManagedIdentityError as exc:
-            self._counters.last_refresh_error = str(exc)
-            logger.warning("Proactive token refresh failed; serving the cached token: %s", exc)
-            return entry.result
+            self._record_failure(str(exc))
+
+    def _record_failure(self, reason: str) -> None:
+        self._counters.last_refresh_error = reason
+        logger.warning("Background token refresh failed; serving the cached token: %s", reason)
