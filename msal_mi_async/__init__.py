@@ -25,6 +25,7 @@ from ._pipeline import Handler, Middleware
 from ._platform import Platform
 from ._request import TokenRequest
 from ._result import AccessTokenResult
+from ._retry import RetryPolicy
 from ._sources import (
     AppServiceSource,
     AzureArcSource,
@@ -65,6 +66,7 @@ __all__ = [
     "Middleware",
     "Platform",
     "ReadKeyFile",
+    "RetryPolicy",
     "ServiceFabricSource",
     "SyncManagedIdentityClient",
     "SystemAssignedManagedIdentity",

@@ -7,6 +7,7 @@ protocol.md §7 per source: :meth:`RetryPolicy.imds` and :meth:`RetryPolicy.defa
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import math
 import random
@@ -169,8 +170,8 @@ def _seconds_until_date(text: str, now: float) -> float | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None
+    if when.tzinfo is None:  # HTTP dates are always GMT
+        when = when.replace(tzinfo=dt.timezone.utc)
     try:
         return when.timestamp() - now
     except (OverflowError, OSError, ValueError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -73,6 +74,8 @@ class HttpTransport:
             raise _network_error(
                 exc, ErrorCode.UNREACHABLE_NETWORK, correlation_id, source
             ) from exc
+        if response.is_redirect:
+            raise _redirect_refused(response, correlation_id, source)
         return HttpResponse(response.status_code, response.headers, content)
 
     def _build(self, request: HttpRequest, correlation_id: str) -> httpx.Request:
@@ -112,6 +115,25 @@ def _network_error(
     return ManagedIdentityNetworkError(
         f"The {source.value} managed identity endpoint {what}: {type(exc).__name__}: {detail}",
         error_code=code,
+        correlation_id=correlation_id,
+        source=source,
+    )
+
+
+def _redirect_refused(
+    response: httpx.Response, correlation_id: str, source: ManagedIdentitySourceKind
+) -> ManagedIdentityResponseError:
+    location = response.headers.get("location", "")
+    try:
+        host = urlsplit(location).hostname or "(the same host)"
+    except ValueError:
+        host = "(an unparseable location)"
+    return ManagedIdentityResponseError(
+        f"The {source.value} managed identity endpoint answered HTTP {response.status_code}, "
+        f"a redirect to {host[:100]!r}; redirects are never followed for managed identity "
+        "requests (the request carries secrets)",
+        error_code=ErrorCode.REQUEST_FAILED,
+        status_code=response.status_code,
         correlation_id=correlation_id,
         source=source,
     )

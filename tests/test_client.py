@@ -278,12 +278,17 @@ async def test_transport_failures_are_mapped_and_chained(exc: Exception, code: s
     assert info.value.__cause__ is exc
 
 
-async def test_redirects_are_not_followed() -> None:
-    redirect = httpx.Response(302, headers={"Location": "http://evil.example/steal"})
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+async def test_redirects_are_refused_naming_the_location_host(code: int) -> None:
+    redirect = httpx.Response(code, headers={"Location": "http://evil.example:8080/steal"})
     recorder = Recorder(redirect)
     with pytest.raises(ManagedIdentityResponseError) as info:
-        await make_client(recorder).acquire_token(ARM)
-    assert info.value.status_code == 302
+        await make_client(recorder, environ=APP_SERVICE_ENV).acquire_token(ARM)
+    assert info.value.status_code == code
+    assert info.value.error_code == ErrorCode.REQUEST_FAILED
+    assert "redirect to 'evil.example'" in str(info.value)
+    assert "never followed" in str(info.value)
+    assert "hdr-secret" not in str(info.value)
     assert len(recorder.requests) == 1
 
 
