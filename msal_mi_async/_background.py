@@ -24,6 +24,8 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
+from . import _fork
+
 __all__ = ["BackgroundJobs"]
 
 logger = logging.getLogger("msal_mi_async")
@@ -45,6 +47,7 @@ class BackgroundJobs:
         self._lock = threading.Lock()
         self._jobs: dict[Hashable, _Job] = {}
         self._closed = False
+        _fork.track(self)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -96,7 +99,7 @@ class BackgroundJobs:
             else:  # started on another event loop (thread): cancel it there
                 _cancel_elsewhere(entry)
 
-    def reset_after_fork(self) -> None:
+    def _after_fork_in_child(self) -> None:
         """In a forked child the parent's loops and tasks do not exist."""
         self._lock = threading.Lock()
         self._jobs = {}

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import _fork
 from ._errors import ErrorCode, ManagedIdentityNetworkError, ManagedIdentityResponseError
 from ._http import HttpRequest, HttpResponse
 from ._kinds import ManagedIdentitySourceKind
@@ -45,6 +46,12 @@ class HttpTransport:
         self._owns_client = client is None
         self._timeout = timeout
         self._timeout_extension = httpx.Timeout(timeout).as_dict()
+        _fork.track(self)
+
+    def _after_fork_in_child(self) -> None:
+        # Our pool's connections and loop belong to the parent: start a new one lazily.
+        if self._owns_client:
+            self._client = None
 
     @property
     def client(self) -> httpx.AsyncClient:
