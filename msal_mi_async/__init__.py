@@ -23,6 +23,7 @@ from ._identity import IdentityKind, SystemAssignedManagedIdentity, UserAssigned
 from ._kinds import ManagedIdentitySourceKind, TokenSource
 from ._pipeline import Handler, Middleware
 from ._platform import Platform
+from ._probe import imds_probe
 from ._request import TokenRequest
 from ._result import AccessTokenResult
 from ._retry import RetryPolicy
@@ -75,4 +76,5 @@ __all__ = [
     "TokenSource",
     "UserAssignedManagedIdentity",
     "__version__",
+    "imds_probe",
 ]
