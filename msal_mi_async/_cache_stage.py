@@ -15,7 +15,7 @@ from ._cache import EXPIRY_BUFFER, CacheEntry, TokenCache
 from ._errors import ManagedIdentityError
 from ._kinds import TokenSource
 from ._pipeline import Handler
-from ._request import AttemptLog, TokenRequest
+from ._request import AttemptLog, CacheKey, TokenRequest
 from ._result import AccessTokenResult
 from ._stats import Counters
 
@@ -64,6 +64,11 @@ class CacheLookup:
             request = attrs.evolve(request, previous_token=entry.result.access_token)
 
         async def fetch_and_store() -> AccessTokenResult:
+            # Re-check inside the flight: a flight that just ended (or a leader that was
+            # cancelled, sending its waiters to race again) may have stored a token.
+            fresh = None if request.bypasses_cache else self._fresh(request.cache_key)
+            if fresh is not None:
+                return fresh
             self._counters.fetches += 1
             result = await call_next(request)
             if result.expires_on - self._clock() > EXPIRY_BUFFER:
@@ -75,6 +80,12 @@ class CacheLookup:
             return await fetch_and_store()
         result, _led = await self._cache.fetch_once(request.cache_key, fetch_and_store)
         return result
+
+    def _fresh(self, key: CacheKey) -> AccessTokenResult | None:
+        entry = self._cache.peek(key)
+        if entry is not None and self._clock() < entry.refresh_at:
+            return entry.result
+        return None
 
     async def _refresh_or_serve(
         self, request: TokenRequest, call_next: Handler, entry: CacheEntry
