@@ -408,3 +408,22 @@ async def test_timeout_is_a_total_budget() -> None:
     assert info.value.error_code == ErrorCode.REQUEST_TIMEOUT
     assert info.value.correlation_id == "slow-1"
     assert "0.05 s" in str(info.value)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_event_loop_ending_with_a_refresh_running_ends_it_quietly(backend: str) -> None:
+    # No aclose(): the loop's end cancels the refresh job; no warning, no error (the
+    # suite turns warnings into errors).
+    clock = Clock()
+
+    async def main() -> None:
+        recorder = Recorder(ok("tok-1", expires_in=8 * 3600))
+        client = make_client(recorder, clock)
+        await client.acquire_token(ARM)
+        clock.advance(4 * 3600 + 1)
+        recorder.gate = anyio.Event()  # the refresh never gets its answer
+        await client.acquire_token(ARM)
+        await anyio.wait_all_tasks_blocked()
+        assert len(client._jobs) == 1
+
+    anyio.run(main, backend=backend)

@@ -8,6 +8,8 @@ import anyio
 import attrs
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msal_mi_async import (
     ErrorCode,
@@ -364,3 +366,25 @@ def test_sync_facade_honours_both_timeouts() -> None:
             client.acquire_token(ARM, timeout=0.005)
     assert "allowed for one attempt" in str(attempt.value)
     assert "0.005 s budget" in str(total.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    code=st.integers(min_value=100, max_value=599),
+    retry_after=st.one_of(st.none(), st.text(max_size=40), st.floats().map(str)),
+    made=st.integers(min_value=1, max_value=20),
+    first=st.one_of(st.none(), st.integers(min_value=100, max_value=599)),
+    now=st.floats(min_value=0, max_value=4e9),
+)
+def test_any_answer_gives_a_bounded_wait_or_gives_up(
+    code: int, retry_after: str | None, made: int, first: int | None, now: float
+) -> None:
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    for policy in (RetryPolicy.imds(), RetryPolicy.default()):
+        wait = policy.next_wait(
+            HttpResponse(code, headers), attempts_made=made, first_status=first, now=now
+        )
+        longest = max(policy.gone_wait, policy.wait_max, policy.retry_after_max)
+        assert wait is None or 0.0 <= wait <= longest + policy.wait_jitter
+        if code in (400, 401, 403) or made >= 8:
+            assert wait is None
