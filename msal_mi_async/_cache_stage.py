@@ -23,13 +23,19 @@ __all__ = ["CacheLookup"]
 
 logger = logging.getLogger("msal_mi_async")
 
+#: Seconds between background refresh attempts for a key after one failed (as
+#: azure-identity does), so a struggling endpoint is not hammered by every caller.
+REFRESH_RETRY_DELAY = 30.0
+_MAX_FAILURES_KEPT = 1024
+
 
 class CacheLookup:
     """Middleware: a fresh cached token answers at once; otherwise one fetch per key.
 
     After ``refresh_on`` the cached token is served at once while one background job
     per key refreshes it (in ``jobs``); a failed refresh is recorded in the counters and
-    logged once, and the cached token is still served until the expiry buffer.
+    logged once, the next one starts no sooner than ``REFRESH_RETRY_DELAY`` later, and
+    the cached token is still served until the expiry buffer.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class CacheLookup:
         self._counters = counters
         self._clock = clock
         self._jobs = BackgroundJobs() if jobs is None else jobs
+        self._failed_at: dict[CacheKey, float] = {}
 
     async def __call__(self, request: TokenRequest, call_next: Handler) -> AccessTokenResult:
         key = request.cache_key
@@ -91,8 +98,10 @@ class CacheLookup:
         self, request: TokenRequest, call_next: Handler, entry: CacheEntry
     ) -> AccessTokenResult:
         self._counters.cache_hits += 1
-        refresh = attrs.evolve(request, correlation_id=str(uuid.uuid4()), attempts=AttemptLog())
-        self._jobs.start(request.cache_key, lambda: self._refresh(refresh, call_next))
+        key = request.cache_key
+        if self._clock() >= self._failed_at.get(key, -REFRESH_RETRY_DELAY) + REFRESH_RETRY_DELAY:
+            refresh = attrs.evolve(request, correlation_id=str(uuid.uuid4()), attempts=AttemptLog())
+            self._jobs.start(key, lambda: self._refresh(refresh, call_next))
         return entry.result
 
     async def _refresh(self, request: TokenRequest, call_next: Handler) -> None:
@@ -100,10 +109,15 @@ class CacheLookup:
             with anyio.fail_after(request.timeout):
                 await self._fetch(request, call_next, None)
         except TimeoutError:
-            self._record_failure(f"no token within the {request.timeout:g} s budget")
+            self._record_failure(request, f"no token within the {request.timeout:g} s budget")
         except ManagedIdentityError as exc:
-            self._record_failure(str(exc))
+            self._record_failure(request, str(exc))
+        else:
+            self._failed_at.pop(request.cache_key, None)
 
-    def _record_failure(self, reason: str) -> None:
+    def _record_failure(self, request: TokenRequest, reason: str) -> None:
+        if len(self._failed_at) >= _MAX_FAILURES_KEPT:
+            self._failed_at.clear()
+        self._failed_at[request.cache_key] = self._clock()
         self._counters.last_refresh_error = reason
         logger.warning("Background token refresh failed; serving the cached token: %s", reason)

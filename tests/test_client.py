@@ -191,7 +191,7 @@ async def test_failed_background_refresh_is_recorded_logged_once_and_old_token_s
     recorder = Recorder(
         ok("tok-1", expires_in=8 * 3600),
         failure,
-        ok("tok-3", expires_in=8 * 3600, now=NOW + 4 * 3600 + 2),
+        ok("tok-3", expires_in=8 * 3600, now=NOW + 4 * 3600 + 31),
     )
     client = make_client(recorder, clock)
     await client.acquire_token(ARM)
@@ -205,7 +205,12 @@ async def test_failed_background_refresh_is_recorded_logged_once_and_old_token_s
     assert "boom" in last_error
     assert [r.getMessage().count("boom") for r in caplog.records] == [1]
     assert "tok-1" not in caplog.text
-    # the next caller after the failure starts another background refresh
+    # no new refresh for 30 s after a failure; then the next caller starts one
+    clock.advance(29)
+    assert (await client.acquire_token(ARM)).access_token == "tok-1"
+    assert len(client._jobs) == 0
+    assert len(recorder.requests) == 2
+    clock.advance(1)
     served_again = await client.acquire_token(ARM)
     assert served_again.access_token == "tok-1"
     await client._jobs.wait_idle()
