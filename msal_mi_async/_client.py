@@ -88,9 +88,8 @@ class ManagedIdentityClient:
             sleep=sleep,
             monotonic=monotonic,
             clock=clock,
+            read_key_file=read_key_file,
         )
-        if read_key_file is not None:
-            fetch.read_key_file = read_key_file
         self._fetch = fetch
         stages: list[Middleware] = [
             *middleware,

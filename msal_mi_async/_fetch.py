@@ -51,7 +51,7 @@ class HttpFetch:
         *,
         attempt_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
-        read_key_file: KeyFileReader = _no_key_files,
+        read_key_file: KeyFileReader | None = None,
         sleep: Sleep = anyio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
@@ -60,7 +60,7 @@ class HttpFetch:
         self._transport = transport
         self._attempt_timeout = attempt_timeout
         self._retry_policy = retry_policy
-        self.read_key_file = read_key_file
+        self._read_key_file = read_key_file or _no_key_files
         self._sleep = sleep
         self._monotonic = monotonic
         self._clock = clock
@@ -89,7 +89,7 @@ class HttpFetch:
         self, step: HttpRequest | ReadKeyFile, request: TokenRequest
     ) -> HttpResponse | str:
         if isinstance(step, ReadKeyFile):
-            return await self.read_key_file(step)
+            return await self._read_key_file(step)
         return await self._send_with_retries(step, request)
 
     async def _send_with_retries(self, step: HttpRequest, request: TokenRequest) -> HttpResponse:
