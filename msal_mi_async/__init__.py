@@ -26,8 +26,10 @@ from ._identity import IdentityKind, SystemAssignedManagedIdentity, UserAssigned
 from ._kinds import ManagedIdentitySourceKind, TokenSource
 from ._pipeline import Handler, Middleware
 from ._platform import Platform
+from ._probe import imds_probe
 from ._request import TokenRequest
 from ._result import AccessTokenResult
+from ._retry import RetryPolicy
 from ._sources import (
     AppServiceSource,
     AzureArcSource,
@@ -73,6 +75,7 @@ __all__ = [
     "Middleware",
     "Platform",
     "ReadKeyFile",
+    "RetryPolicy",
     "ServiceFabricSource",
     "SyncManagedIdentityClient",
     "SystemAssignedManagedIdentity",
@@ -83,6 +86,7 @@ __all__ = [
     "__version__",
     "async_bearer_token_provider",
     "bearer_token_provider",
+    "imds_probe",
 ]
 
 

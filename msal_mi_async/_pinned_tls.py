@@ -22,7 +22,7 @@ from ._errors import ErrorCode, ManagedIdentityConfigurationError
 if typing.TYPE_CHECKING:
     from httpcore._backends.base import SOCKET_OPTION
 
-__all__ = ["PinnedClients", "pinned_client"]
+__all__ = ["CertificateMismatch", "PinnedClients", "pinned_client"]
 
 
 def _no_ca_context() -> ssl.SSLContext:
@@ -67,12 +67,18 @@ class _PinnedStream(httpcore.AsyncNetworkStream):
         return stream
 
 
+class CertificateMismatch(httpcore.ConnectError):
+    """The server's certificate is not the pinned one (not worth retrying)."""
+
+    certificate_mismatch = True
+
+
 def _check_peer(stream: httpcore.AsyncNetworkStream, thumbprint: str) -> None:
     ssl_object = stream.get_extra_info("ssl_object")
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     seen = hashlib.sha1(der, usedforsecurity=False).hexdigest() if der else ""
     if not hmac.compare_digest(seen.encode(), thumbprint.encode()):
-        raise httpcore.ConnectError(
+        raise CertificateMismatch(
             "the server's TLS certificate does not match IDENTITY_SERVER_THUMBPRINT; "
             "nothing was sent"
         )

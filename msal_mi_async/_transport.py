@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from . import _fork
 from ._errors import ErrorCode, ManagedIdentityNetworkError, ManagedIdentityResponseError
 from ._http import HttpRequest, HttpResponse
 from ._kinds import ManagedIdentitySourceKind
@@ -73,6 +75,13 @@ class HttpTransport:
         # What httpx.Timeout(timeout).as_dict() gives, without importing httpx here.
         self._timeout_extension = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
         self._pinned: PinnedClients | None = None  # Service Fabric only: built on first use
+        _fork.track(self)
+
+    def _after_fork_in_child(self) -> None:
+        # Our pools' connections and loop belong to the parent: start new ones lazily.
+        if self._owns_client:
+            self._client = None
+        self._pinned = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -114,9 +123,12 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             raise _network_error(exc, ErrorCode.REQUEST_TIMEOUT, correlation_id, source) from exc
         except httpx.HTTPError as exc:
-            raise _network_error(
-                exc, ErrorCode.UNREACHABLE_NETWORK, correlation_id, source
-            ) from exc
+            # A pinned-certificate mismatch (Service Fabric) will not heal on a retry.
+            mismatch = getattr(exc.__cause__, "certificate_mismatch", False)
+            code = ErrorCode.CERTIFICATE_MISMATCH if mismatch else ErrorCode.UNREACHABLE_NETWORK
+            raise _network_error(exc, code, correlation_id, source) from exc
+        if response.is_redirect:
+            raise _redirect_refused(response, correlation_id, source)
         return HttpResponse(response.status_code, response.headers, content)
 
     def _build(self, request: HttpRequest, correlation_id: str) -> httpx.Request:
@@ -158,6 +170,25 @@ def _network_error(
     return ManagedIdentityNetworkError(
         f"The {source.value} managed identity endpoint {what}: {type(exc).__name__}: {detail}",
         error_code=code,
+        correlation_id=correlation_id,
+        source=source,
+    )
+
+
+def _redirect_refused(
+    response: httpx.Response, correlation_id: str, source: ManagedIdentitySourceKind
+) -> ManagedIdentityResponseError:
+    location = response.headers.get("location", "")
+    try:
+        host = urlsplit(location).hostname or "(the same host)"
+    except ValueError:
+        host = "(an unparseable location)"
+    return ManagedIdentityResponseError(
+        f"The {source.value} managed identity endpoint answered HTTP {response.status_code}, "
+        f"a redirect to {host[:100]!r}; redirects are never followed for managed identity "
+        "requests (the request carries secrets)",
+        error_code=ErrorCode.REQUEST_FAILED,
+        status_code=response.status_code,
         correlation_id=correlation_id,
         source=source,
     )

@@ -75,7 +75,8 @@ async def test_wrong_thumbprint_sends_nothing(emu: Emulator) -> None:
     async with ManagedIdentityClient(environ=env, token_cache=MemoryTokenCache()) as client:
         with pytest.raises(ManagedIdentityNetworkError) as info:
             await client.acquire_token(ARM)
-    assert info.value.error_code == ErrorCode.UNREACHABLE_NETWORK
+    assert info.value.error_code == ErrorCode.CERTIFICATE_MISMATCH
+    assert info.value.attempts == 1  # a wrong certificate is not retried
     assert "IDENTITY_SERVER_THUMBPRINT" in str(info.value)
     assert SECRET not in str(info.value)
     stats = emu.service_fabric_tls_stats
