@@ -8,6 +8,9 @@ See the README for the sync facade, the emulator and the command line.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._cache import MemoryTokenCache, TokenCache
 from ._client import ManagedIdentityClient
 from ._errors import (
@@ -23,8 +26,10 @@ from ._identity import IdentityKind, SystemAssignedManagedIdentity, UserAssigned
 from ._kinds import ManagedIdentitySourceKind, TokenSource
 from ._pipeline import Handler, Middleware
 from ._platform import Platform
+from ._probe import imds_probe
 from ._request import TokenRequest
 from ._result import AccessTokenResult
+from ._retry import RetryPolicy
 from ._sources import (
     AppServiceSource,
     AzureArcSource,
@@ -35,7 +40,11 @@ from ._sources import (
     ServiceFabricSource,
 )
 from ._stats import ClientStatistics
-from ._sync import SyncManagedIdentityClient
+
+if TYPE_CHECKING:
+    from ._httpx_auth import ManagedIdentityAuth
+    from ._providers import async_bearer_token_provider, bearer_token_provider
+    from ._sync import SyncManagedIdentityClient
 
 __version__ = "0.1.0"
 
@@ -54,6 +63,7 @@ __all__ = [
     "ImdsSource",
     "InvalidResourceError",
     "MachineLearningSource",
+    "ManagedIdentityAuth",
     "ManagedIdentityClient",
     "ManagedIdentityConfigurationError",
     "ManagedIdentityError",
@@ -65,6 +75,7 @@ __all__ = [
     "Middleware",
     "Platform",
     "ReadKeyFile",
+    "RetryPolicy",
     "ServiceFabricSource",
     "SyncManagedIdentityClient",
     "SystemAssignedManagedIdentity",
@@ -73,4 +84,31 @@ __all__ = [
     "TokenSource",
     "UserAssignedManagedIdentity",
     "__version__",
+    "async_bearer_token_provider",
+    "bearer_token_provider",
+    "imds_probe",
 ]
+
+
+#: Public names whose modules load on first use: the sync facade (anyio's blocking
+#: portal, threads) and the integrations that subclass httpx types.  Async-only programs
+#: never import them; ``from msal_mi_async import *`` still includes them.
+_LAZY = {
+    "SyncManagedIdentityClient": "._sync",
+    "ManagedIdentityAuth": "._httpx_auth",
+    "bearer_token_provider": "._providers",
+    "async_bearer_token_provider": "._providers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

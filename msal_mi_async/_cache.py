@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 import cachetools
 
+from . import _fork
 from ._request import CacheKey
 from ._result import AccessTokenResult
 from ._single_flight import SingleFlight
@@ -81,6 +82,11 @@ class MemoryTokenCache(TokenCache):
             maxsize, ttu=_serve_until, timer=clock
         )
         self._flights: SingleFlight[AccessTokenResult] = SingleFlight()
+        _fork.track(self)
+
+    def _after_fork_in_child(self) -> None:
+        # Tokens stay valid in a child; only a lock another thread held must go.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"MemoryTokenCache(entries={len(self)})"

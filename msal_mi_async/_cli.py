@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ._errors import ManagedIdentityError
 from ._identity import ManagedIdentity, SystemAssignedManagedIdentity, UserAssignedManagedIdentity
 from ._kinds import ManagedIdentitySourceKind
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
 
 __all__ = ["main"]
 
@@ -25,7 +31,12 @@ def _identity(args: argparse.Namespace) -> ManagedIdentity:
 def _cmd_token(args: argparse.Namespace) -> int:
     from ._sync import SyncManagedIdentityClient
 
-    with SyncManagedIdentityClient(_identity(args), timeout=args.timeout) as client:
+    extra = {}
+    if args.arc_token_dir:
+        from ._arc_keyfile import ArcKeyFileReader
+
+        extra["read_key_file"] = ArcKeyFileReader(token_dir=args.arc_token_dir)
+    with SyncManagedIdentityClient(_identity(args), timeout=args.timeout, **extra) as client:
         result = client.acquire_token(args.resource)
     if args.json:
         print(
@@ -60,20 +71,24 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator import Emulator
 
     kind = ManagedIdentitySourceKind(args.source)
-    with Emulator(host=args.host, port=args.port) as emu:
-        print(
-            f"# msal-mi emulator serving {kind.value} at {emu.url}; Ctrl-C to stop", file=sys.stderr
-        )
-        for name, value in emu.env(kind).items():
-            print(f"export {name}={value}")
-        sys.stdout.flush()
-        try:
-            import threading
-
+    try:
+        with Emulator(host=args.host, port=args.port) as emu:
+            _print_exports(emu, kind)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:  # Ctrl-C, at any point: the with block has cleaned up
+        pass
     return 0
+
+
+def _print_exports(emu: Emulator, kind: ManagedIdentitySourceKind) -> None:
+    print(f"# msal-mi emulator serving {kind.value} at {emu.url}; Ctrl-C to stop", file=sys.stderr)
+    for name, value in emu.env(kind).items():
+        print(f"export {name}={shlex.quote(value)}")
+    if kind is ManagedIdentitySourceKind.AZURE_ARC:
+        token_dir = shlex.quote(emu.arc_token_dir)
+        print(f"# Arc key files go to {token_dir}; the library reads only the agent's")
+        print(f"# fixed one unless told: msal-mi token RESOURCE --arc-token-dir {token_dir}")
+    sys.stdout.flush()
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -96,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     selector.add_argument("--object-id")
     token.add_argument("--json", action="store_true", help="print the whole result as JSON")
     token.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    token.add_argument(
+        "--arc-token-dir", help="read Azure Arc key files from here (for the emulator only)"
+    )
     token.set_defaults(run=_cmd_token)
 
     detect = commands.add_parser("detect", help="name the managed identity source; no network")
@@ -121,10 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except ValueError as exc:  # a usage error, InvalidResourceError included
+        print(f"msal-mi: {exc}", file=sys.stderr)
+        return 2
     except ManagedIdentityError as exc:
         print(f"msal-mi: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:
-        print(f"msal-mi: {exc}", file=sys.stderr)
-        return 2
     return code

@@ -7,30 +7,37 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
-import httpx
+import anyio
+import attrs
 
+from ._arc_keyfile import ArcKeyFileReader
+from ._background import BackgroundJobs
 from ._cache import DEFAULT_CACHE, CacheEntry, TokenCache
 from ._cache_stage import CacheLookup
-from ._errors import ErrorCode, ManagedIdentityConfigurationError
-from ._fetch import HttpFetch, KeyFileReader, normalizer
+from ._errors import ErrorCode, ManagedIdentityConfigurationError, ManagedIdentityNetworkError
+from ._fetch import HttpFetch, KeyFileReader, Sleep, normalizer
 from ._identity import ManagedIdentity, SystemAssignedManagedIdentity
 from ._kinds import ManagedIdentitySourceKind
 from ._pipeline import Middleware, compose, source_probe
 from ._platform import Platform
 from ._request import TokenRequest
 from ._result import AccessTokenResult
+from ._retry import RetryPolicy
 from ._scopes import resource_from_scopes
 from ._sources import DEFAULT_SOURCES, ManagedIdentitySource, detect_source
 from ._stats import ClientStatistics, Counters
 from ._transport import HttpTransport
 
-__all__ = ["DEFAULT_TIMEOUT", "ManagedIdentityClient"]
+if TYPE_CHECKING:
+    import httpx  # imported on first request by _transport, not with the package
+
+__all__ = ["ATTEMPT_TIMEOUT", "DEFAULT_TIMEOUT", "ManagedIdentityClient"]
 
 #: Total seconds one acquisition may take, retries included, unless told otherwise.
 DEFAULT_TIMEOUT = 90.0
-#: Seconds one HTTP attempt may take.
+#: Seconds one HTTP attempt may take, unless told otherwise.
 ATTEMPT_TIMEOUT = 10.0
 _HOT_LIMIT = 256
 
@@ -39,7 +46,11 @@ class ManagedIdentityClient:
     """Acquire managed-identity tokens asynchronously (asyncio or trio).
 
     Cache hits are answered without I/O; concurrent misses for the same source,
-    identity and resource share a single request.  Use ``async with`` or
+    identity and resource share a single request.  Failed HTTP attempts are retried
+    per ``retry_policy`` (None: each source's default, see :class:`RetryPolicy`); each
+    attempt may take ``attempt_timeout`` seconds and one acquisition ``timeout`` seconds
+    in all, retries included.  ``sleep`` and ``monotonic`` (the waits between retries
+    and the clock that measures them) are injectable for tests.  Use ``async with`` or
     :meth:`aclose` to release the HTTP client when the library created it.
     """
 
@@ -52,28 +63,41 @@ class ManagedIdentityClient:
         middleware: Sequence[Middleware] = (),
         sources: Sequence[type[ManagedIdentitySource]] | None = None,
         client_capabilities: Sequence[str] = (),
-        retry_policy: Any = None,
+        retry_policy: RetryPolicy | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = ATTEMPT_TIMEOUT,
         environ: Mapping[str, str] | None = None,
         platform: Platform | None = None,
         clock: Callable[[], float] = time.time,
         read_key_file: KeyFileReader | None = None,
+        sleep: Sleep = anyio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.identity: ManagedIdentity = identity or SystemAssignedManagedIdentity()
         self._cache = DEFAULT_CACHE if token_cache is None else token_cache
         self._sources = tuple(DEFAULT_SOURCES if sources is None else sources)
         self._capabilities = tuple(client_capabilities)
         self._retry_policy = retry_policy
+        self._timeout = timeout
         self._environ = environ
         self._platform = platform or Platform()
         self._clock = clock
         self._counters = Counters()
-        self._transport = HttpTransport(http_client, timeout=ATTEMPT_TIMEOUT)
-        fetch_kwargs = {} if read_key_file is None else {"read_key_file": read_key_file}
-        fetch = HttpFetch(self._transport, timeout=timeout, **fetch_kwargs)
+        self._jobs = BackgroundJobs()
+        self._transport = HttpTransport(http_client, timeout=attempt_timeout)
+        fetch = HttpFetch(
+            self._transport,
+            attempt_timeout=attempt_timeout,
+            retry_policy=retry_policy,
+            sleep=sleep,
+            monotonic=monotonic,
+            clock=clock,
+            read_key_file=read_key_file or ArcKeyFileReader(self._platform),
+        )
+        self._fetch = fetch
         stages: list[Middleware] = [
             *middleware,
-            CacheLookup(self._cache, self._counters, clock),
+            CacheLookup(self._cache, self._counters, clock, self._jobs),
             source_probe,
         ]
         self._handler = compose(stages, normalizer(fetch, clock))
@@ -97,8 +121,12 @@ class ManagedIdentityClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the HTTP client if this client created it.  Safe to call twice."""
+        """End background refreshes and release the HTTP client if this client created it.
+
+        Safe to call twice.
+        """
         self.mark_closed()
+        await self._jobs.aclose()
         await self._transport.aclose()
 
     def mark_closed(self) -> None:
@@ -127,20 +155,40 @@ class ManagedIdentityClient:
         claims: str | None = None,
         force_refresh: bool = False,
         correlation_id: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a budget that also bounds retries
     ) -> AccessTokenResult:
         """Return a token for ``resource`` (or one ``…/.default`` scope).
 
         ``claims`` (a claims-challenge JSON) and ``force_refresh`` skip the cache read
-        and replace the cached entry.  Raises :class:`ManagedIdentityError` on failure.
+        and replace the cached entry.  ``timeout`` overrides the client's total budget
+        for this call.  Raises :class:`ManagedIdentityError` on failure.
         """
         if not force_refresh and claims is None:
             hit = self.cached_token(resource)  # type: ignore[arg-type]
             if hit is not None:
                 return hit
         request = self._new_request(resource, claims, force_refresh, correlation_id)
-        result = await self._handler(request)
+        if timeout is not None:
+            request = attrs.evolve(request, timeout=timeout)
+        result = await self.run_pipeline(request)
         self._remember(resource, request)
         return result
+
+    async def run_pipeline(self, request: TokenRequest) -> AccessTokenResult:
+        """Send ``request`` through the pipeline within its ``timeout`` budget."""
+        if request.timeout is None:
+            return await self._handler(request)
+        with anyio.move_on_after(request.timeout) as scope:
+            return await self._handler(request)
+        assert scope.cancelled_caught
+        error = ManagedIdentityNetworkError(
+            f"No token within the {request.timeout:g} s budget for one acquisition",
+            error_code=ErrorCode.REQUEST_TIMEOUT,
+            correlation_id=request.correlation_id,
+            source=request.source.kind,
+        )
+        self._fetch.annotate(error, request)
+        raise error
 
     async def get_managed_identity_source(self) -> ManagedIdentitySourceKind:
         """Which source this environment selects; reads the environment, no network call."""
@@ -175,6 +223,7 @@ class ManagedIdentityClient:
             claims=claims or None,
             force_refresh=force_refresh,
             client_capabilities=self._capabilities,
+            timeout=self._timeout,
         )
 
     def _remember(self, resource: str | Sequence[str], request: TokenRequest) -> None:

@@ -8,7 +8,9 @@ Every failed acquisition raises a :class:`ManagedIdentityError`::
      ├── ManagedIdentityResponseError         the endpoint answered, but not with a token
      └── ManagedIdentityNetworkError          the endpoint could not be reached in time
 
-``error_code`` carries MSAL's code (see :class:`ErrorCode`).  Messages never contain
+``error_code`` carries MSAL's code (see :class:`ErrorCode`); ``attempts`` and ``elapsed``
+say how many HTTP attempts the acquisition made and how long it took (None when no
+request was attempted).  Messages never contain
 tokens, identity headers, secrets or Arc keys.
 """
 
@@ -37,6 +39,7 @@ class ErrorCode:
     RESPONSE_PARSE_FAILURE = "managed_identity_response_parse_failure"
     UNREACHABLE_NETWORK = "managed_identity_unreachable_network"
     REQUEST_TIMEOUT = "request_timeout"
+    CERTIFICATE_MISMATCH = "managed_identity_server_certificate_mismatch"
     INVALID_ENDPOINT = "invalid_managed_identity_endpoint"
     USER_ASSIGNED_NOT_SUPPORTED = "user_assigned_managed_identity_not_supported"
     USER_ASSIGNED_NOT_CONFIGURABLE_AT_RUNTIME = (
@@ -69,6 +72,8 @@ class ManagedIdentityError(Exception):
         self.correlation_id = correlation_id
         self.server_correlation_id = server_correlation_id
         self.source = source
+        self.attempts: int | None = None
+        self.elapsed: float | None = None
 
     def __str__(self) -> str:
         parts = [f"[{self.error_code}] {self.message}"]
@@ -80,6 +85,10 @@ class ManagedIdentityError(Exception):
             parts.append(f"correlation_id={self.correlation_id}")
         if self.server_correlation_id is not None:
             parts.append(f"server_correlation_id={self.server_correlation_id}")
+        if self.attempts is not None:
+            parts.append(f"attempts={self.attempts}")
+        if self.elapsed is not None:
+            parts.append(f"elapsed={self.elapsed:.1f}s")
         return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
 
     def __repr__(self) -> str:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 
 import anyio
 
-from ._errors import ErrorCode, ManagedIdentityConfigurationError, ManagedIdentityNetworkError
+from ._errors import (
+    ErrorCode,
+    ManagedIdentityConfigurationError,
+    ManagedIdentityError,
+    ManagedIdentityNetworkError,
+)
 from ._http import HttpRequest, HttpResponse, ReadKeyFile
 from ._kinds import TokenSource
 from ._request import TokenRequest
 from ._result import AccessTokenResult
+from ._retry import RetryPolicy
 from ._transport import HttpTransport
 
-__all__ = ["FetchHandler", "HttpFetch", "KeyFileReader", "normalizer"]
+__all__ = ["FetchHandler", "HttpFetch", "KeyFileReader", "Sleep", "normalizer"]
 
 FetchHandler = Callable[[TokenRequest], Awaitable[HttpResponse]]
 KeyFileReader = Callable[[ReadKeyFile], Awaitable[str]]
@@ -26,35 +33,42 @@ async def _no_key_files(read: ReadKeyFile) -> str:
     )
 
 
+Sleep = Callable[[float], Awaitable[None]]
+Failure = HttpResponse | ManagedIdentityNetworkError
+
+
 class HttpFetch:
-    """Run ``request.source.flow`` to completion within the acquisition's time budget."""
+    """Run ``request.source.flow`` to completion, retrying each HTTP attempt per policy.
+
+    Each attempt is bounded by ``attempt_timeout``; retries follow ``retry_policy`` (None:
+    the source's default) but never wait past the request's own ``timeout`` budget.
+    The acquisition's total deadline itself is enforced by the client around the pipeline.
+    """
 
     def __init__(
         self,
         transport: HttpTransport,
         *,
-        timeout: float | None,
-        read_key_file: KeyFileReader = _no_key_files,
+        attempt_timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+        read_key_file: KeyFileReader | None = None,
+        sleep: Sleep = anyio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ) -> None:
         self._transport = transport
-        self._timeout = timeout
-        self._read_key_file = read_key_file
+        self._attempt_timeout = attempt_timeout
+        self._retry_policy = retry_policy
+        self._read_key_file = read_key_file or _no_key_files
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
 
     async def __call__(self, request: TokenRequest) -> HttpResponse:
-        if self._timeout is None:
-            return await self._drive(request)
-        try:
-            with anyio.fail_after(self._timeout):
-                return await self._drive(request)
-        except TimeoutError as exc:
-            raise ManagedIdentityNetworkError(
-                f"No token within the {self._timeout:g} s budget for one acquisition",
-                error_code=ErrorCode.REQUEST_TIMEOUT,
-                correlation_id=request.correlation_id,
-                source=request.source.kind,
-            ) from exc
-
-    async def _drive(self, request: TokenRequest) -> HttpResponse:
+        if request.attempts.started is None:
+            request.attempts.started = self._monotonic()
         flow = request.source.flow(request)
         try:
             step = next(flow)
@@ -67,24 +81,98 @@ class HttpFetch:
         finally:
             flow.close()
 
+    def policy_for(self, request: TokenRequest) -> RetryPolicy:
+        policy = self._retry_policy
+        return RetryPolicy.for_source(request.source.kind) if policy is None else policy
+
     async def _perform(
         self, step: HttpRequest | ReadKeyFile, request: TokenRequest
     ) -> HttpResponse | str:
         if isinstance(step, ReadKeyFile):
             return await self._read_key_file(step)
-        return await self._transport.send(
-            step, correlation_id=request.correlation_id, source=request.source.kind
+        return await self._send_with_retries(step, request)
+
+    async def _send_with_retries(self, step: HttpRequest, request: TokenRequest) -> HttpResponse:
+        policy = self.policy_for(request)
+        made, first_status = 0, None
+        while True:
+            outcome = await self._attempt(step, request)
+            made += 1
+            if made == 1 and isinstance(outcome, HttpResponse):
+                first_status = outcome.status_code
+            wait = self._decide(policy, outcome, made, first_status, request)
+            if wait is None:
+                if isinstance(outcome, ManagedIdentityNetworkError):
+                    raise outcome
+                return outcome
+            await self._sleep(wait)
+
+    def _decide(
+        self,
+        policy: RetryPolicy,
+        outcome: Failure,
+        made: int,
+        first_status: int | None,
+        request: TokenRequest,
+    ) -> float | None:
+        elapsed = self.elapsed(request)
+        wait = policy.next_wait(
+            outcome,
+            attempts_made=made,
+            first_status=first_status,
+            elapsed=elapsed,
+            now=self._clock(),
+            rng=self._rng,
         )
+        if wait is None or request.timeout is None:
+            return wait
+        return wait if elapsed + wait < request.timeout else None  # the deadline wins
+
+    async def _attempt(self, step: HttpRequest, request: TokenRequest) -> Failure:
+        request.attempts.attempts += 1
+        kind = request.source.kind
+        try:
+            with anyio.move_on_after(self._attempt_timeout) as scope:
+                return await self._transport.send(
+                    step, correlation_id=request.correlation_id, source=kind
+                )
+        except ManagedIdentityNetworkError as exc:
+            return exc
+        assert scope.cancelled_caught
+        return ManagedIdentityNetworkError(
+            f"The {kind.value} managed identity endpoint did not answer within the "
+            f"{self._attempt_timeout:g} s allowed for one attempt",
+            error_code=ErrorCode.REQUEST_TIMEOUT,
+            correlation_id=request.correlation_id,
+            source=kind,
+        )
+
+    def elapsed(self, request: TokenRequest) -> float:
+        started = request.attempts.started
+        return 0.0 if started is None else max(0.0, self._monotonic() - started)
+
+    def annotate(self, error: ManagedIdentityError, request: TokenRequest) -> None:
+        """Record on ``error`` how many attempts were made and how long it took (once)."""
+        if error.attempts is None and request.attempts.started is not None:
+            error.attempts = request.attempts.attempts
+            error.elapsed = self.elapsed(request)
 
 
 def normalizer(
-    fetch: FetchHandler, clock: Callable[[], float] = time.time
+    fetch: HttpFetch, clock: Callable[[], float] = time.time
 ) -> Callable[[TokenRequest], Awaitable[AccessTokenResult]]:
-    """The pipeline's endpoint: fetch, then turn the final response into a result."""
+    """The pipeline's endpoint: fetch, then turn the final response into a result.
+
+    A failure carries the number of HTTP attempts made and the time taken.
+    """
 
     async def normalize(request: TokenRequest) -> AccessTokenResult:
-        response = await fetch(request)
-        fields = request.source.parse_response(response, request, clock())
+        try:
+            response = await fetch(request)
+            fields = request.source.parse_response(response, request, clock())
+        except ManagedIdentityError as exc:
+            fetch.annotate(exc, request)
+            raise
         return AccessTokenResult(
             access_token=fields.access_token,
             token_type=fields.token_type,

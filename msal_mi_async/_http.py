@@ -12,13 +12,18 @@ __all__ = ["Flow", "HttpRequest", "HttpResponse", "ReadKeyFile"]
 
 @attrs.frozen
 class HttpRequest:
-    """One HTTP request a flow wants sent.  Header values may be secret: never log them."""
+    """One HTTP request a flow wants sent.  Header values may be secret: never log them.
+
+    ``tls_thumbprint`` (lower-case hex SHA-1) pins the server's leaf certificate: the
+    request is sent only over https to a server presenting exactly that certificate.
+    """
 
     method: str
     url: str
     params: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     form: tuple[tuple[str, str], ...] | None = None
+    tls_thumbprint: str | None = None
 
     def with_header(self, name: str, value: str) -> HttpRequest:
         return attrs.evolve(self, headers=(*self.headers, (name, value)))

@@ -300,29 +300,29 @@ def error_from_response(
     return ctx.error(f": {detail}", server_correlation_id=server.correlation_id if server else None)
 
 
+_CORRELATION_PATHS = (
+    "correlation_id",
+    "correlationId",
+    "error.correlation_id",
+    "error.correlationId",
+)
+
+
 def _server_error(body: Mapping[str, object], status: int) -> _ServerError:
     """Read the OAuth, App Service or nested error shape (whichever fields are present)."""
-    inner = ": ".join(
-        part
-        for part in (
-            _lookup(body, "error.innererror.code", limit=MAX_ID),
-            _lookup(body, "error.innererror.message"),
-        )
-        if part
-    )
     return _ServerError(
         code=_lookup(body, "error", "error.code", limit=MAX_ID) or _app_service_code(body, status),
         message=_lookup(body, "error_description", "message", "error.message"),
-        inner=inner or None,
-        correlation_id=_lookup(
-            body,
-            "correlation_id",
-            "correlationId",
-            "error.correlation_id",
-            "error.correlationId",
-            limit=MAX_ID,
-        ),
+        inner=_inner_error(body),
+        correlation_id=_lookup(body, *_CORRELATION_PATHS, limit=MAX_ID),
     )
+
+
+def _inner_error(body: Mapping[str, object]) -> str | None:
+    """The nested shape's ``innererror`` code and message, if any."""
+    code = _lookup(body, "error.innererror.code", limit=MAX_ID)
+    message = _lookup(body, "error.innererror.message")
+    return ": ".join(part for part in (code, message) if part) or None
 
 
 def _app_service_code(body: Mapping[str, object], status: int) -> str | None:

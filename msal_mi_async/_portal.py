@@ -11,6 +11,8 @@ from typing import TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from . import _fork
+
 __all__ = ["PortalThread"]
 
 T = TypeVar("T")
@@ -26,6 +28,7 @@ class PortalThread:
         self._lock = threading.Lock()
         self._portal: BlockingPortal | None = None
         self._thread: threading.Thread | None = None
+        _fork.track(self)
 
     def call(self, func: Callable[[], Awaitable[T]]) -> T:
         """Run ``func()`` on the portal's loop and wait for it from this thread."""

@@ -16,6 +16,8 @@ from typing import Generic, TypeVar
 import anyio
 import anyio.lowlevel
 
+from . import _fork
+
 __all__ = ["SingleFlight"]
 
 T = TypeVar("T")
@@ -43,12 +45,14 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight[T]] = {}
+        _fork.track(self)
 
     @property
     def in_flight(self) -> int:
         return len(self._flights)
 
-    def _reset_after_fork(self) -> None:
+    def _after_fork_in_child(self) -> None:
+        # Flights belong to the parent's loops and threads; its lock may be held.
         self._lock = threading.Lock()
         self._flights = {}
 

@@ -55,8 +55,9 @@ class SyncManagedIdentityClient:
         claims: str | None = None,
         force_refresh: bool = False,
         correlation_id: str | None = None,
+        timeout: float | None = None,
     ) -> AccessTokenResult:
-        """Blocking :meth:`ManagedIdentityClient.acquire_token`."""
+        """Blocking :meth:`ManagedIdentityClient.acquire_token` (same budget rules)."""
         if not force_refresh and claims is None:
             hit = self._client.cached_token(resource)  # type: ignore[arg-type]
             if hit is not None:
@@ -67,6 +68,7 @@ class SyncManagedIdentityClient:
             claims=claims,
             force_refresh=force_refresh,
             correlation_id=correlation_id,
+            timeout=timeout,
         )
         return self._portal.call(acquire)
 

@@ -5,7 +5,10 @@ from msal_mi_async.testing import emulated_environment
 def test_my_service():
     with emulated_environment() as emu:      # IMDS by default
         run_my_service()                      # any client created here talks to emu
-        assert emu.request_count == 1
+        assert_requests(emu, 1, resource="https://management.azure.com")
+
+With pytest, the ``mi_emulator`` fixture (installed as a pytest plugin) does the same
+and also empties the process-wide token cache before and after the test.
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ import os
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from ._arc_keyfile import ArcKeyFileReader
 from ._kinds import ManagedIdentitySourceKind
-from .emulator import Emulator
+from .emulator import Emulator, RecordedRequest
 
-__all__ = ["MANAGED_IDENTITY_VARIABLES", "emulated_environment", "patched_environ"]
+__all__ = [
+    "MANAGED_IDENTITY_VARIABLES",
+    "ArcKeyFileReader",
+    "assert_requests",
+    "emulated_environment",
+    "patched_environ",
+]
 
 #: Every variable detection reads; cleared while an emulated environment is active.
 MANAGED_IDENTITY_VARIABLES = (
@@ -63,7 +73,44 @@ def emulated_environment(
     Clients detect their source when they acquire, so clients created before or inside
     the block both use the emulator.  Tokens cached by the process-wide cache survive
     the block: give clients ``token_cache=MemoryTokenCache()`` to keep tests apart.
+    For Azure Arc also pass ``read_key_file=ArcKeyFileReader(token_dir=emu.arc_token_dir)``:
+    otherwise the library reads key files only from the agent's fixed directory.
     """
     kind = ManagedIdentitySourceKind(source)
     with Emulator(**emulator_options) as emu, patched_environ(emu.env(kind)):
         yield emu
+
+
+def _describe(request: RecordedRequest) -> str:
+    resource = request.query.get("resource", "-")
+    return f"{request.method} {request.path} source={request.source or '-'} resource={resource}"
+
+
+def assert_requests(
+    emulator: Emulator,
+    expected: int,
+    *,
+    source: ManagedIdentitySourceKind | str | None = None,
+    resource: str | None = None,
+) -> list[RecordedRequest]:
+    """Assert the emulator received exactly ``expected`` token requests matching the filters.
+
+    ``source`` (e.g. ``"imds"``) and ``resource`` narrow which requests count.  Returns
+    the matching requests; the failure message lists every request received (header
+    values left out).
+    """
+    wanted = None if source is None else ManagedIdentitySourceKind(source).value
+    received = emulator.requests
+    matching = [
+        r
+        for r in received
+        if (wanted is None or r.source == wanted)
+        and (resource is None or r.query.get("resource") == resource)
+    ]
+    if len(matching) != expected:
+        listing = "\n".join(f"  {_describe(r)}" for r in received) or "  (none)"
+        raise AssertionError(
+            f"expected {expected} request(s) with source={wanted or 'any'} "
+            f"resource={resource or 'any'}, got {len(matching)}; received:\n{listing}"
+        )
+    return matching

@@ -7,27 +7,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from msal_mi_async.testing import MANAGED_IDENTITY_VARIABLES
+
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
 
-MANAGED_IDENTITY_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "DEFAULT_IDENTITY_CLIENT_ID",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-)
+pytest_plugins = ["pytester"]
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -40,6 +27,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the managed-identity or proxy variables of the machine it runs on."""
     for name in MANAGED_IDENTITY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture(scope="session")

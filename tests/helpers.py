@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 NOW = 1_800_000_000.0
@@ -71,3 +72,23 @@ def ok(
     token: str = "tok-1", *, expires_in: int = 3600, now: float = NOW, **extra: object
 ) -> httpx.Response:
     return httpx.Response(200, content=token_body(token, expires_in=expires_in, now=now, **extra))
+
+
+class FakeTime:
+    """A monotonic clock plus a sleep that advances it instantly and records each wait.
+
+    ``sleep`` still yields to the event loop (a checkpoint), so cancellation reaches
+    callers that are "waiting" between retries.
+    """
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await anyio.lowlevel.checkpoint()

@@ -25,7 +25,7 @@ from msal_mi_async import (
 )
 from msal_mi_async._result import AccessTokenResult
 
-from .helpers import NOW, Clock, Recorder, ok
+from .helpers import NOW, Clock, FakeTime, Recorder, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +41,7 @@ def make_client(
     recorder: Recorder, clock: Clock | None = None, **kwargs: object
 ) -> ManagedIdentityClient:
     kwargs.setdefault("environ", {})
+    kwargs.setdefault("sleep", FakeTime().sleep)  # retries never wait on the wall clock
     return ManagedIdentityClient(
         http_client=recorder.client(),
         token_cache=MemoryTokenCache(clock=clock or Clock()),
@@ -156,26 +157,95 @@ async def test_tokens_within_five_minutes_of_expiry_are_never_served() -> None:
     assert len(recorder.requests) == 2
 
 
-async def test_refresh_on_triggers_a_refresh_and_a_failed_refresh_serves_the_cached_token() -> None:
+async def test_after_refresh_on_the_cached_token_is_served_while_a_background_refresh_runs() -> (
+    None
+):
     clock = Clock()
-    failure = httpx.Response(500, json={"error": "server_error", "error_description": "boom"})
+    gate = anyio.Event()
     recorder = Recorder(
-        ok("tok-1", expires_in=8 * 3600),
-        failure,
-        ok("tok-3", expires_in=8 * 3600, now=NOW + 4 * 3600 + 2),
+        ok("tok-1", expires_in=8 * 3600), ok("tok-2", expires_in=8 * 3600, now=NOW + 4 * 3600)
     )
     client = make_client(recorder, clock)
     first = await client.acquire_token(ARM)
     assert first.refresh_on == int(NOW) + 4 * 3600
     clock.advance(4 * 3600 + 1)
-    served = await client.acquire_token(ARM)
+    recorder.gate = gate  # the refresh's HTTP answer waits for the test
+    served = [await client.acquire_token(ARM) for _ in range(5)]
+    assert {(r.access_token, r.token_source) for r in served} == {("tok-1", TokenSource.CACHE)}
+    await anyio.wait_all_tasks_blocked()
+    assert len(recorder.requests) == 2  # exactly one background refresh for five callers
+    assert client.statistics().in_flight == 1
+    gate.set()
+    await client._jobs.wait_idle()
+    again = await client.acquire_token(ARM)
+    assert (again.access_token, again.token_source) == ("tok-2", TokenSource.CACHE)
+    assert client.statistics().last_refresh_error is None
+    await client.aclose()
+
+
+async def test_failed_background_refresh_is_recorded_logged_once_and_old_token_served(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    failure = httpx.Response(403, json={"error": "forbidden", "error_description": "boom"})
+    recorder = Recorder(
+        ok("tok-1", expires_in=8 * 3600),
+        failure,
+        ok("tok-3", expires_in=8 * 3600, now=NOW + 4 * 3600 + 31),
+    )
+    client = make_client(recorder, clock)
+    await client.acquire_token(ARM)
+    clock.advance(4 * 3600 + 1)
+    with caplog.at_level("WARNING", logger="msal_mi_async"):
+        served = await client.acquire_token(ARM)
+        await client._jobs.wait_idle()
     assert (served.access_token, served.token_source) == ("tok-1", TokenSource.CACHE)
     last_error = client.statistics().last_refresh_error
     assert last_error is not None
     assert "boom" in last_error
+    assert [r.getMessage().count("boom") for r in caplog.records] == [1]
+    assert "tok-1" not in caplog.text
+    # no new refresh for 30 s after a failure; then the next caller starts one
+    clock.advance(29)
+    assert (await client.acquire_token(ARM)).access_token == "tok-1"
+    assert len(client._jobs) == 0
+    assert len(recorder.requests) == 2
     clock.advance(1)
+    served_again = await client.acquire_token(ARM)
+    assert served_again.access_token == "tok-1"
+    await client._jobs.wait_idle()
     assert (await client.acquire_token(ARM)).access_token == "tok-3"
     assert len(recorder.requests) == 3
+    await client.aclose()
+
+
+async def test_old_token_is_not_served_past_the_expiry_buffer_while_refresh_fails() -> None:
+    clock = Clock()
+    failure = httpx.Response(403, json={"error": "forbidden"})
+    recorder = Recorder(ok("tok-1", expires_in=8 * 3600), failure)
+    client = make_client(recorder, clock)
+    await client.acquire_token(ARM)
+    clock.advance(8 * 3600 - 299)
+    with pytest.raises(ManagedIdentityResponseError):
+        await client.acquire_token(ARM)
+    await client.aclose()
+
+
+async def test_aclose_cancels_a_running_background_refresh() -> None:
+    clock = Clock()
+    recorder = Recorder(ok("tok-1", expires_in=8 * 3600))
+    client = make_client(recorder, clock)
+    await client.acquire_token(ARM)
+    clock.advance(4 * 3600 + 1)
+    recorder.gate = anyio.Event()  # never opened: the refresh hangs until cancelled
+    await client.acquire_token(ARM)
+    await anyio.wait_all_tasks_blocked()
+    assert len(client._jobs) == 1
+    with anyio.fail_after(5):
+        await client.aclose()
+    assert len(client._jobs) == 0
+    assert client.statistics().in_flight == 0
+    assert client.statistics().last_refresh_error is None  # cancelled is not "failed"
 
 
 async def test_error_response_becomes_managed_identity_error_with_ids() -> None:
@@ -213,12 +283,17 @@ async def test_transport_failures_are_mapped_and_chained(exc: Exception, code: s
     assert info.value.__cause__ is exc
 
 
-async def test_redirects_are_not_followed() -> None:
-    redirect = httpx.Response(302, headers={"Location": "http://evil.example/steal"})
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+async def test_redirects_are_refused_naming_the_location_host(code: int) -> None:
+    redirect = httpx.Response(code, headers={"Location": "http://evil.example:8080/steal"})
     recorder = Recorder(redirect)
     with pytest.raises(ManagedIdentityResponseError) as info:
-        await make_client(recorder).acquire_token(ARM)
-    assert info.value.status_code == 302
+        await make_client(recorder, environ=APP_SERVICE_ENV).acquire_token(ARM)
+    assert info.value.status_code == code
+    assert info.value.error_code == ErrorCode.REQUEST_FAILED
+    assert "redirect to 'evil.example'" in str(info.value)
+    assert "never followed" in str(info.value)
+    assert "hdr-secret" not in str(info.value)
     assert len(recorder.requests) == 1
 
 
@@ -338,3 +413,22 @@ async def test_timeout_is_a_total_budget() -> None:
     assert info.value.error_code == ErrorCode.REQUEST_TIMEOUT
     assert info.value.correlation_id == "slow-1"
     assert "0.05 s" in str(info.value)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_event_loop_ending_with_a_refresh_running_ends_it_quietly(backend: str) -> None:
+    # No aclose(): the loop's end cancels the refresh job; no warning, no error (the
+    # suite turns warnings into errors).
+    clock = Clock()
+
+    async def main() -> None:
+        recorder = Recorder(ok("tok-1", expires_in=8 * 3600))
+        client = make_client(recorder, clock)
+        await client.acquire_token(ARM)
+        clock.advance(4 * 3600 + 1)
+        recorder.gate = anyio.Event()  # the refresh never gets its answer
+        await client.acquire_token(ARM)
+        await anyio.wait_all_tasks_blocked()
+        assert len(client._jobs) == 1
+
+    anyio.run(main, backend=backend)

@@ -24,7 +24,7 @@ DETECTION_TABLE = [
         {
             "IDENTITY_ENDPOINT": "https://sf:2377/t",
             "IDENTITY_HEADER": "h",
-            "IDENTITY_SERVER_THUMBPRINT": "ab",
+            "IDENTITY_SERVER_THUMBPRINT": "ab" * 20,
         },
         Kind.SERVICE_FABRIC,
     ),

@@ -296,7 +296,7 @@ def test_env_points_at_the_emulator(emu: Emulator) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["azure_arc", "no-such-source"])
+@pytest.mark.parametrize("kind", ["no-such-source"])
 def test_env_rejects_sources_not_served(emu: Emulator, kind: str) -> None:
     with pytest.raises(ValueError, match=kind):
         emu.env(kind)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from ._app_service import AppServiceSource
+from ._arc import AzureArcSource
 from ._base import ManagedIdentitySource
+from ._cloud_shell import CloudShellSource
 from ._detect import detect_source
 from ._imds import ImdsSource
-from ._pending import (
-    AzureArcSource,
-    CloudShellSource,
-    MachineLearningSource,
-    ServiceFabricSource,
-)
+from ._machine_learning import MachineLearningSource
+from ._service_fabric import ServiceFabricSource
 
 __all__ = [
     "DEFAULT_SOURCES",

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._http import Flow, HttpRequest, HttpResponse
-from .._identity import IdentityKind
 from .._kinds import ManagedIdentitySourceKind
 from .._platform import Platform
 from ._base import ManagedIdentitySource, env_value, validated_endpoint
-from ._imds import selector_params
+from ._selectors import selector_params
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["AppServiceSource"]
 
 API_VERSION = "2019-08-01"
-SELECTOR_NAMES: Mapping[IdentityKind, str] = {
-    IdentityKind.CLIENT_ID: "client_id",
-    IdentityKind.RESOURCE_ID: "mi_res_id",
-    IdentityKind.OBJECT_ID: "object_id",
-}
 
 
 @attrs.frozen
@@ -50,7 +44,7 @@ class AppServiceSource(ManagedIdentitySource):
 
     def flow(self, request: TokenRequest) -> Flow:
         params = (("api-version", API_VERSION), ("resource", request.resource))
-        selector = selector_params(request.identity, SELECTOR_NAMES)
+        selector = selector_params(self.kind, request.identity)
         response: HttpResponse = yield HttpRequest(
             "GET",
             self.endpoint,

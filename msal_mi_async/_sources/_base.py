@@ -13,6 +13,7 @@ from .._identity import IdentityKind, ManagedIdentity
 from .._kinds import ManagedIdentitySourceKind
 from .._normalize import TokenFields, parse_token_response
 from .._platform import Platform
+from ._selectors import check_selector
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -76,13 +77,18 @@ class ManagedIdentitySource(abc.ABC):
         return f"{self.kind.value} detected"
 
     def check_identity(self, identity: ManagedIdentity) -> None:
-        """Raise before any request when this source cannot serve ``identity``."""
+        """Raise before any request when this source cannot serve ``identity``.
+
+        ``supported_identities`` narrows what a source class accepts; the selector table
+        (``_selectors.SELECTOR_TABLE``) then applies the wire rules of its ``kind``.
+        """
         if identity.kind not in self.supported_identities:
             raise ManagedIdentityConfigurationError(
                 self.unsupported_identity_message(identity),
                 error_code=self.unsupported_identity_code,
                 source=self.kind,
             )
+        check_selector(self.kind, identity)
 
     def unsupported_identity_message(self, identity: ManagedIdentity) -> str:
         allowed = ", ".join(sorted(kind.value for kind in self.supported_identities))

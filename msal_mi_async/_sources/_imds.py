@@ -8,36 +8,21 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._http import Flow, HttpRequest, HttpResponse
-from .._identity import IdentityKind, ManagedIdentity
 from .._kinds import ManagedIdentitySourceKind
 from .._platform import Platform
 from ._base import ManagedIdentitySource, env_value, validated_endpoint
+from ._selectors import selector_params
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._request import TokenRequest
 
-__all__ = ["ImdsSource", "selector_params"]
+__all__ = ["ImdsSource"]
 
 DEFAULT_IMDS_HOST = "http://169.254.169.254"
 TOKEN_PATH = "/metadata/identity/oauth2/token"
 API_VERSION = "2018-02-01"
-
-IMDS_SELECTOR_NAMES: Mapping[IdentityKind, str] = {
-    IdentityKind.CLIENT_ID: "client_id",
-    IdentityKind.RESOURCE_ID: "msi_res_id",
-    IdentityKind.OBJECT_ID: "object_id",
-}
-
-
-def selector_params(
-    identity: ManagedIdentity, names: Mapping[IdentityKind, str]
-) -> tuple[tuple[str, str], ...]:
-    """The query parameter that selects a user-assigned identity, if any."""
-    if identity.value is None:
-        return ()
-    return ((names[identity.kind], identity.value),)
 
 
 @attrs.frozen
@@ -60,7 +45,7 @@ class ImdsSource(ManagedIdentitySource):
 
     def flow(self, request: TokenRequest) -> Flow:
         params = (("api-version", API_VERSION), ("resource", request.resource))
-        selector = selector_params(request.identity, IMDS_SELECTOR_NAMES)
+        selector = selector_params(self.kind, request.identity)
         response: HttpResponse = yield HttpRequest(
             "GET", self.endpoint, params=params + selector, headers=(("Metadata", "true"),)
         )

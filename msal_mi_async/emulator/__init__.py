@@ -1,4 +1,4 @@
-"""A local stand-in for the Azure managed-identity endpoints (IMDS, App Service).
+"""A local stand-in for every Azure managed-identity endpoint (all six sources).
 
 with Emulator() as emu:
     env = emu.env(ManagedIdentitySourceKind.IMDS)   # point the library at it

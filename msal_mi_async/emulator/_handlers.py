@@ -1,17 +1,24 @@
-"""Per-source answers, in a table keyed by source kind (add new sources here)."""
+"""Error shapes, and the answers of IMDS and App Service 2019-08-01."""
 
 from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Mapping
 
 from .._kinds import ManagedIdentitySourceKind as Kind
 from ._source import Context, SourceSpec
 from ._tokens import Grant
 from ._wire import Answer, Incoming, json_answer
 
-__all__ = ["SOURCES", "app_service_error", "nested_error", "oauth_error"]
+__all__ = [
+    "APP_SERVICE",
+    "IMDS",
+    "app_service_error",
+    "imds_caller",
+    "nested_error",
+    "oauth_error",
+    "with_refresh_in",
+]
 
 
 # Error shapes --------------------------------------------------------------------------
@@ -34,7 +41,7 @@ def nested_error(status: int, code: str, message: str) -> Answer:
     return json_answer(status, {"error": {"code": code, "message": message}})
 
 
-def _with_refresh_in(body: dict[str, object], grant: Grant) -> dict[str, object]:
+def with_refresh_in(body: dict[str, object], grant: Grant) -> dict[str, object]:
     if grant.refresh_in is not None:
         body["refresh_in"] = str(grant.refresh_in)
     return body
@@ -43,13 +50,13 @@ def _with_refresh_in(body: dict[str, object], grant: Grant) -> dict[str, object]
 # IMDS ----------------------------------------------------------------------------------
 
 
-def _imds_caller(request: Incoming, context: Context) -> Answer | None:
+def imds_caller(request: Incoming, context: Context) -> Answer | None:
     if request.headers.get("metadata", "").strip().lower() != "true":
         return oauth_error(400, "invalid_request", "Required metadata header not specified")
     return None
 
 
-def _imds_success(grant: Grant) -> dict[str, object]:
+def _imds_success(grant: Grant, context: Context) -> dict[str, object]:
     body: dict[str, object] = {
         "access_token": grant.access_token,
         "client_id": grant.identity.client_id,
@@ -60,7 +67,7 @@ def _imds_success(grant: Grant) -> dict[str, object]:
         "resource": grant.resource,
         "token_type": "Bearer",
     }
-    return _with_refresh_in(body, grant)
+    return with_refresh_in(body, grant)
 
 
 def _imds_env(url: str, secret: str) -> dict[str, str]:
@@ -75,7 +82,7 @@ IMDS = SourceSpec(
     selectors={"client_id": "client_id", "msi_res_id": "resource_id", "object_id": "object_id"},
     error=oauth_error,
     success=_imds_success,
-    check_caller=_imds_caller,
+    check_caller=imds_caller,
     env=_imds_env,
 )
 
@@ -91,7 +98,7 @@ def _app_service_caller(request: Incoming, context: Context) -> Answer | None:
     return None
 
 
-def _app_service_success(grant: Grant) -> dict[str, object]:
+def _app_service_success(grant: Grant, context: Context) -> dict[str, object]:
     body: dict[str, object] = {
         "access_token": grant.access_token,
         "expires_on": str(grant.expires_on),
@@ -99,7 +106,7 @@ def _app_service_success(grant: Grant) -> dict[str, object]:
         "token_type": "Bearer",
         "client_id": grant.identity.client_id,
     }
-    return _with_refresh_in(body, grant)
+    return with_refresh_in(body, grant)
 
 
 def _app_service_env(url: str, secret: str) -> dict[str, str]:
@@ -117,7 +124,3 @@ APP_SERVICE = SourceSpec(
     check_caller=_app_service_caller,
     env=_app_service_env,
 )
-
-
-SOURCES: Mapping[Kind, SourceSpec] = {spec.kind: spec for spec in (IMDS, APP_SERVICE)}
-"""Every source the emulator serves; each needs its own ``path``."""

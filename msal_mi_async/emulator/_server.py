@@ -7,6 +7,7 @@ import logging
 import selectors
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,12 +15,53 @@ from typing import Any
 
 from ._wire import Answer, Incoming, parse_incoming
 
-__all__ = ["Dispatch", "ServerThread"]
+__all__ = ["Dispatch", "ServerThread", "TlsStats"]
 
 Dispatch = Callable[[Incoming], Answer]
 
 _MAX_BODY = 1 << 20
 _log = logging.getLogger("msal_mi_async.emulator")
+
+
+class TlsStats:
+    """What a TLS server saw below HTTP: completed handshakes and request bytes read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.handshakes = 0
+        self.bytes_received = 0
+
+    def count(self, *, handshakes: int = 0, received: int = 0) -> None:
+        with self._lock:
+            self.handshakes += handshakes
+            self.bytes_received += received
+            self._lock.notify_all()
+
+    def wait_for_handshakes(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` handshakes completed; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.handshakes >= count, timeout)
+
+
+class _CountingReader:
+    """Wraps a handler's ``rfile`` so every byte of request data is counted."""
+
+    def __init__(self, inner: Any, stats: TlsStats) -> None:
+        self._inner = inner
+        self._stats = stats
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self._counted(self._inner.readline(limit))
+
+    def read(self, size: int = -1) -> bytes:
+        return self._counted(self._inner.read(size))
+
+    def _counted(self, data: bytes) -> bytes:
+        self._stats.count(received=len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,6 +74,15 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = -1  # buffered: headers and body leave in a single write
     timeout = 60.0  # idle keep-alive connections end eventually
+
+    def setup(self) -> None:
+        """Plain HTTP; or, on a TLS server, the handshake first and counted reads."""
+        super().setup()
+        stats = self.server.tls_stats
+        if stats is not None:
+            self.connection.do_handshake()
+            stats.count(handshakes=1)
+            self.rfile = _CountingReader(self.rfile, stats)  # type: ignore[assignment]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: requests carry secrets, and tests want quiet output."""
@@ -97,10 +148,14 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True  # server_close() joins the handler threads
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+    def __init__(
+        self, address: tuple[str, int], dispatch: Dispatch, tls: ssl.SSLContext | None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.dispatch = dispatch
+        self.tls = tls
+        self.tls_stats = TlsStats() if tls is not None else None
         self.stopping = threading.Event()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
@@ -111,6 +166,15 @@ class _Server(ThreadingHTTPServer):
         """Bind without ``HTTPServer``'s ``getfqdn`` DNS lookup."""
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept; on a TLS server wrap the socket (the handshake runs on the handler thread)."""
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+        return connection, address
 
     def accept_one(self) -> None:
         """Accept a pending connection, if it is still there, and serve it on a thread."""
@@ -145,13 +209,20 @@ class _Server(ThreadingHTTPServer):
 class ServerThread:
     """Owns the server, its accept loop thread and the wake-up pipe; one start, one stop."""
 
-    def __init__(self, host: str, port: int, dispatch: Dispatch) -> None:
-        self._server = _Server((host, port), dispatch)
+    def __init__(
+        self, host: str, port: int, dispatch: Dispatch, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self._server = _Server((host, port), dispatch, tls)
         self._wake_read, self._wake_write = socket.socketpair()
         self._thread = threading.Thread(
             target=self._loop, name=f"msal-mi-emulator:{self.port}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def tls_stats(self) -> TlsStats | None:
+        """Handshake and byte counts, on a TLS server."""
+        return self._server.tls_stats
 
     @property
     def port(self) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from .._kinds import ManagedIdentitySourceKind
+from ._arc_keys import ArcKeys
 from ._faults import ErrorMaker
 from ._identities import IdentityBook, SelectorError
 from ._tokens import Grant, TokenMinter
@@ -22,6 +23,9 @@ class Context:
     identity_header: str = attrs.field(repr=False)
     minter: TokenMinter
     identities: IdentityBook
+    arc_keys: ArcKeys | None = None
+    ml_expires_on: str = "epoch"
+    """How Machine Learning writes ``expires_on``: "epoch", "date" or "date12"."""
 
 
 CallerCheck = Callable[[Incoming, Context], "Answer | None"]
@@ -42,7 +46,7 @@ class SourceSpec:
     selectors: Mapping[str, str]
     """Wire name of each user-assigned selector → :class:`Identity` attribute."""
     error: ErrorMaker
-    success: Callable[[Grant], Mapping[str, object]]
+    success: Callable[[Grant, Context], Mapping[str, object]]
     check_caller: CallerCheck
     env: EnvMaker
     params_in_form: bool = False
@@ -64,7 +68,7 @@ class SourceSpec:
         except SelectorError as exc:
             return self.error(400, "invalid_request", str(exc))
         grant = context.minter.mint(params["resource"], identity)
-        return json_answer(200, self.success(grant))
+        return json_answer(200, self.success(grant, context))
 
     def _parameter_problem(self, params: Mapping[str, str]) -> str | None:
         if self.api_version is not None:

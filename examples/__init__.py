@@ -1,0 +1,1 @@
+"""Runnable recipes; the tests import them, so they stay correct."""
