@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from msal_mi_async import (
+    AccessTokenResult,
     ManagedIdentityClient,
     SyncManagedIdentityClient,
     TokenSource,
@@ -280,3 +281,29 @@ async def test_the_readme_acl_is_enough(
     assert "unavailable" not in caplog.text
     assert raw.exists(key_name("msal_mi_async", KEY) + ":lock") == 0
     raw.delete(key_name("msal_mi_async", KEY))
+
+
+async def test_a_refresh_adopts_the_token_another_process_already_refreshed(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    three_hours = ok("tok-1", expires_in=3 * 3600)  # refresh_on after 1.5 h
+    clock = Clock()
+    mine = RedisTokenCache(redis_server.url, namespace=namespace, clock=clock)
+    await client(Recorder(three_hours), mine).acquire_token(RESOURCE)
+    clock.advance(2 * 3600)  # my front entry is now due for refresh
+    theirs = RedisTokenCache(redis_server.url, namespace=namespace, clock=clock)
+    other = ManagedIdentityClient(
+        http_client=Recorder(ok("tok-2", now=clock.now, expires_in=3 * 3600)).client(),
+        token_cache=theirs,
+        environ={},
+        clock=clock,
+    )
+    assert (await other.acquire_token(RESOURCE)).access_token == "tok-2"
+
+    async def must_not_fetch() -> AccessTokenResult:
+        raise AssertionError("fetched although Redis holds a fresh token")
+
+    result, led = await mine.fetch_once(KEY, must_not_fetch)  # what a background refresh does
+    assert (result.access_token, led) == ("tok-2", True)
+    assert mine.peek(KEY) is not None
+    assert mine.peek(KEY).result.access_token == "tok-2"  # type: ignore[union-attr]
