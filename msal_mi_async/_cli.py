@@ -8,7 +8,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ManagedIdentityError
 from ._identity import ManagedIdentity, SystemAssignedManagedIdentity, UserAssignedManagedIdentity
@@ -31,7 +31,11 @@ def _identity(args: argparse.Namespace) -> ManagedIdentity:
 def _cmd_token(args: argparse.Namespace) -> int:
     from ._sync import SyncManagedIdentityClient
 
-    extra = {}
+    extra: dict[str, Any] = {}
+    if args.no_retry:
+        from ._retry import RetryPolicy
+
+        extra["retry_policy"] = RetryPolicy.none()
     if args.arc_token_dir:
         from ._arc_keyfile import ArcKeyFileReader
 
@@ -111,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     selector.add_argument("--object-id")
     token.add_argument("--json", action="store_true", help="print the whole result as JSON")
     token.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    token.add_argument(
+        "--no-retry", action="store_true", help="fail on the first error instead of retrying"
+    )
     token.add_argument(
         "--arc-token-dir", help="read Azure Arc key files from here (for the emulator only)"
     )

@@ -17,8 +17,9 @@ identity is reachable here), chained to the original :class:`ManagedIdentityErro
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import ClientAuthenticationError
@@ -34,6 +35,8 @@ from ._identity import ManagedIdentity, UserAssignedManagedIdentity
 from ._result import AccessTokenResult
 from ._scopes import resource_from_scopes
 from ._sync import SyncManagedIdentityClient
+
+C = TypeVar("C", ManagedIdentityClient, SyncManagedIdentityClient)
 
 __all__ = [
     "AsyncManagedIdentityCredential",
@@ -69,6 +72,22 @@ def _identity(
     return UserAssignedManagedIdentity(
         client_id=client_id, resource_id=resource_id, object_id=object_id
     )
+
+
+def _client_or_new(
+    client: C | None,
+    factory: Callable[..., C],
+    identity: ManagedIdentity | None,
+    selectors: tuple[str | None, str | None, str | None],
+    client_kwargs: dict[str, Any],
+) -> tuple[C, bool]:
+    """The given client (not owned), or a new one built from the arguments (owned)."""
+    chosen = _identity(identity, *selectors)
+    if client is not None:
+        if chosen is not None or client_kwargs:
+            raise ValueError("pass either client or the arguments to build one, not both")
+        return client, False
+    return factory(chosen, **client_kwargs), True
 
 
 def _resource(scopes: tuple[str, ...]) -> str:
@@ -140,11 +159,13 @@ class ManagedIdentityCredential:
         client: SyncManagedIdentityClient | None = None,
         **client_kwargs: Any,
     ) -> None:
-        chosen = _identity(identity, client_id, resource_id, object_id)
-        if client is not None and (chosen is not None or client_kwargs):
-            raise ValueError("pass either client or the arguments to build one, not both")
-        self._owns_client = client is None
-        self._client = client or SyncManagedIdentityClient(chosen, **client_kwargs)
+        self._client, self._owns_client = _client_or_new(
+            client,
+            SyncManagedIdentityClient,
+            identity,
+            (client_id, resource_id, object_id),
+            client_kwargs,
+        )
 
     def __repr__(self) -> str:
         return f"ManagedIdentityCredential({self._client.identity!r})"
@@ -205,11 +226,13 @@ class AsyncManagedIdentityCredential:
         client: ManagedIdentityClient | None = None,
         **client_kwargs: Any,
     ) -> None:
-        chosen = _identity(identity, client_id, resource_id, object_id)
-        if client is not None and (chosen is not None or client_kwargs):
-            raise ValueError("pass either client or the arguments to build one, not both")
-        self._owns_client = client is None
-        self._client = client or ManagedIdentityClient(chosen, **client_kwargs)
+        self._client, self._owns_client = _client_or_new(
+            client,
+            ManagedIdentityClient,
+            identity,
+            (client_id, resource_id, object_id),
+            client_kwargs,
+        )
 
     def __repr__(self) -> str:
         return f"AsyncManagedIdentityCredential({self._client.identity!r})"

@@ -63,7 +63,7 @@ def test_token_prints_only_the_token_by_default(capsys: pytest.CaptureFixture[st
 
 def test_token_failure_exits_1_with_the_error(capsys: pytest.CaptureFixture[str]) -> None:
     with patched_environ({"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"}):
-        assert main(["token", "https://management.azure.com", "--timeout", "5"]) == 1
+        assert main(["token", "https://management.azure.com", "--no-retry"]) == 1
     err = capsys.readouterr().err
     assert "managed_identity_unreachable_network" in err
 

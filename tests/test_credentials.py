@@ -27,6 +27,7 @@ from msal_mi_async import (
     ManagedIdentityClient,
     ManagedIdentityError,
     MemoryTokenCache,
+    RetryPolicy,
     SyncManagedIdentityClient,
     UserAssignedManagedIdentity,
 )
@@ -204,12 +205,14 @@ def test_endpoint_failure_is_a_client_authentication_error(mi_emulator: Emulator
 async def test_unreachable_endpoint_is_credential_unavailable() -> None:
     with Emulator() as emu:
         env = emu.env("app_service")
-    client = ManagedIdentityClient(environ=env, token_cache=MemoryTokenCache())
+    retry = RetryPolicy.default().without_waiting()
+    client = ManagedIdentityClient(environ=env, token_cache=MemoryTokenCache(), retry_policy=retry)
     async with AsyncManagedIdentityCredential(client=client) as credential:
         with pytest.raises(CredentialUnavailableError) as caught:
             await credential.get_token(SCOPE)
     assert isinstance(caught.value.__cause__, ManagedIdentityError)
     assert caught.value.__cause__.error_code == ErrorCode.UNREACHABLE_NETWORK
+    assert caught.value.__cause__.attempts == 4
     await client.aclose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ from .._identity import IdentityKind, ManagedIdentity
 from .._kinds import ManagedIdentitySourceKind
 from .._normalize import TokenFields, error_from_response
 from .._platform import Platform
+from ._arc_challenge import parse_basic_realm
 from ._base import ManagedIdentitySource, env_value, validated_endpoint
 from ._selectors import selector_params
 
@@ -22,12 +22,11 @@ if TYPE_CHECKING:
 
     from .._request import TokenRequest
 
-__all__ = ["AzureArcSource", "arc_agent_path", "challenge_path"]
+__all__ = ["AzureArcSource", "arc_agent_path"]
 
 API_VERSION = "2020-06-01"
 ARC_DEFAULT_ENDPOINT = "http://127.0.0.1:40342/metadata/identity/oauth2/token"
 ARC_LINUX_AGENT = "/opt/azcmagent/bin/himds"
-_CHALLENGE = re.compile(r"\s*basic\s+realm\s*=\s*(.*?)\s*", re.IGNORECASE)
 #: Response fields that must echo a user-assigned selector (``mi_res_id`` is an alias).
 ECHO_FIELDS: Mapping[IdentityKind, tuple[str, ...]] = {
     IdentityKind.CLIENT_ID: ("client_id",),
@@ -44,18 +43,6 @@ def arc_agent_path(env: Mapping[str, str], platform: Platform) -> str | None:
         program_files = env_value(env, "ProgramFiles") or "C:\\Program Files"
         return program_files + "\\AzureConnectedMachineAgent\\himds.exe"
     return None
-
-
-def challenge_path(response: HttpResponse) -> str | None:
-    """The key-file path of a ``WWW-Authenticate: Basic realm=<path>`` challenge."""
-    header = response.header("www-authenticate")
-    match = _CHALLENGE.fullmatch(header or "")
-    if match is None:
-        return None
-    path = match.group(1)
-    if len(path) >= 2 and path[0] == path[-1] == '"':
-        path = path[1:-1]
-    return path or None
 
 
 @attrs.frozen
@@ -100,16 +87,11 @@ class AzureArcSource(ManagedIdentitySource):
             raise error_from_response(
                 response, source=self.kind, correlation_id=request.correlation_id
             )
-        path = challenge_path(response)
-        if path is None:
-            raise ManagedIdentityResponseError(
-                "The azure_arc endpoint answered 401 without a "
-                "'WWW-Authenticate: Basic realm=<key file path>' challenge",
-                error_code=ErrorCode.REQUEST_FAILED,
-                status_code=401,
-                correlation_id=request.correlation_id,
-                source=self.kind,
-            )
+        try:
+            path = parse_basic_realm(response.header("www-authenticate"))
+        except ManagedIdentityResponseError as exc:
+            exc.correlation_id = request.correlation_id
+            raise
         return path
 
     def parse_response(
