@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from ._errors import (
     ManagedIdentityNetworkError,
 )
 from ._http import HttpRequest, HttpResponse, ReadKeyFile
-from ._kinds import TokenSource
+from ._kinds import ManagedIdentitySourceKind, TokenSource
 from ._request import TokenRequest
 from ._result import AccessTokenResult
 from ._retry import RetryPolicy
@@ -83,7 +84,7 @@ class HttpFetch:
 
     def policy_for(self, request: TokenRequest) -> RetryPolicy:
         policy = self._retry_policy
-        return RetryPolicy.for_source(request.source.kind) if policy is None else policy
+        return _default_policy(request.source.kind) if policy is None else policy
 
     async def _perform(
         self, step: HttpRequest | ReadKeyFile, request: TokenRequest
@@ -98,6 +99,8 @@ class HttpFetch:
         while True:
             outcome = await self._attempt(step, request)
             made += 1
+            if isinstance(outcome, HttpResponse) and outcome.status_code < 400:
+                return outcome  # success (or a redirect refused downstream): never retried
             if made == 1 and isinstance(outcome, HttpResponse):
                 first_status = outcome.status_code
             wait = self._decide(policy, outcome, made, first_status, request)
@@ -156,6 +159,12 @@ class HttpFetch:
         if error.attempts is None and request.attempts.started is not None:
             error.attempts = request.attempts.attempts
             error.elapsed = self.elapsed(request)
+
+
+@functools.cache
+def _default_policy(kind: ManagedIdentitySourceKind) -> RetryPolicy:
+    """The per-source default, built once (the policy is a frozen value)."""
+    return RetryPolicy.for_source(kind)
 
 
 def normalizer(
