@@ -33,8 +33,7 @@ from msal_mi_async import (
     SystemAssignedManagedIdentity,
     UserAssignedManagedIdentity,
 )
-from msal_mi_async.emulator import Emulator, Fault
-from msal_mi_async.emulator._wire import Answer, Incoming
+from msal_mi_async.emulator import Emulator, Fault, RecordedRequest
 
 from .helpers import Clock
 
@@ -68,26 +67,24 @@ FAULTS: tuple[tuple[str, int, Fault | None], ...] = (
 _WEIGHTS = [weight for _, weight, _ in FAULTS]
 
 
-class ChaosEmulator(Emulator):
-    """An emulator that picks a seeded fault for every token request."""
+class ChaosPicker:
+    """Picks a seeded fault for every token request: the same key meets the same faults."""
 
-    def __init__(self, seed: int, **options: object) -> None:
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._chaos = threading.Lock()
+        self._lock = threading.Lock()
         self._seen: collections.Counter[str] = collections.Counter()
         self.injected: collections.Counter[str] = collections.Counter()
 
-    def _dispatch(self, request: Incoming, tls: bool = False) -> Answer:
-        with self._chaos:  # choose, queue and consume the fault as one step
+    def __call__(self, request: RecordedRequest) -> Fault | None:
+        with self._lock:
             key = f"{request.path}?{sorted(request.query.items())}"
             rng = random.Random(f"{self._seed}:{key}:{self._seen[key]}")
             self._seen[key] += 1
             name, _, fault = rng.choices(FAULTS, weights=_WEIGHTS)[0]
             if fault is not None:
                 self.injected[name] += 1
-                self.inject(fault)
-            return super()._dispatch(request, tls)
+            return fault
 
 
 @attrs.define
@@ -152,7 +149,8 @@ async def test_chaos(anyio_backend: str) -> None:
         tally.waits.append(seconds)
         await anyio.lowlevel.checkpoint()
 
-    emu = ChaosEmulator(SEED, clock=clock, token_lifetime=LIFETIME, refresh_in=REFRESH_IN)
+    picker = ChaosPicker(SEED)
+    emu = Emulator(clock=clock, token_lifetime=LIFETIME, refresh_in=REFRESH_IN, fault_picker=picker)
     with emu:
         system_id = emu.system_assigned.client_id  # type: ignore[union-attr]
         user_id = emu.user_assigned[0].client_id
@@ -214,7 +212,7 @@ async def test_chaos(anyio_backend: str) -> None:
         for sync_client, _ in app_clients:
             await anyio.to_thread.run_sync(sync_client.close)
         requests = emu.request_count
-        injected = dict(emu.injected)
+        injected = dict(picker.injected)
 
     imds_fetches = sum(client.statistics().fetches for client, _ in imds_clients)
     app_fetches = sum(client.statistics().fetches for client, _ in app_clients)

@@ -605,3 +605,27 @@ def test_wait_for_requests_times_out(emu: Emulator, client: httpx.Client) -> Non
     assert not emu.wait_for_requests(1, timeout=0)
     imds(client)
     assert emu.wait_for_requests(1, timeout=0)
+
+
+def test_fault_picker_is_asked_after_injected_faults() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def picker(request: RecordedRequest) -> Fault | None:
+        asked.append((request.source, request.query.get("resource", "")))
+        return Fault(status=503) if request.query.get("resource") == "https://bad" else None
+
+    with Emulator(fault_picker=picker) as emu, httpx.Client(verify=TLS) as http:
+        url = emu.url + "/metadata/identity/oauth2/token"
+        base = {"api-version": "2018-02-01"}
+        emu.inject(Fault(status=429))
+        queued = http.get(
+            url, params={**base, "resource": "https://bad"}, headers={"Metadata": "true"}
+        )
+        picked = http.get(
+            url, params={**base, "resource": "https://bad"}, headers={"Metadata": "true"}
+        )
+        normal = http.get(
+            url, params={**base, "resource": "https://ok"}, headers={"Metadata": "true"}
+        )
+    assert [queued.status_code, picked.status_code, normal.status_code] == [429, 503, 200]
+    assert asked == [("imds", "https://bad"), ("imds", "https://ok")]

@@ -46,6 +46,8 @@ class Emulator:
     certificate made on first use (see :attr:`service_fabric_thumbprint`).
     ``ml_expires_on`` picks Machine Learning's ``expires_on`` form: epoch seconds,
     ``"date"`` (``MM/DD/YYYY HH:MM:SS +00:00``) or ``"date12"`` (``M/D/YYYY H:MM:SS AM +00:00``).
+    ``fault_picker``, when given, is asked for a fault for every token request that no
+    injected fault claims (called on server threads; return None for a normal answer).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Emulator:
         refresh_in: int | None = None,
         arc_token_dir: str | None = None,
         ml_expires_on: MlExpiry = "epoch",
+        fault_picker: Callable[[RecordedRequest], Fault | None] | None = None,
     ) -> None:
         self._host, self._port = host, port
         self._context = Context(
@@ -74,6 +77,7 @@ class Emulator:
         self._tls = TlsEndpoint(host, functools.partial(self._dispatch, tls=True))
         self._recorder = Recorder()
         self._faults = FaultQueue()
+        self._fault_picker = fault_picker
         self._lifecycle = threading.Lock()
         self._server: ServerThread | None = None
 
@@ -233,10 +237,13 @@ class Emulator:
         spec = _ROUTES.get(request.path)
         if spec is not None and (spec.kind in TLS_ONLY) != tls:
             spec = None
-        self._recorder.add(RecordedRequest.of(request, "" if spec is None else spec.kind.value))
+        recorded = RecordedRequest.of(request, "" if spec is None else spec.kind.value)
+        self._recorder.add(recorded)
         if spec is None:
             return Answer(404, b'{"error":"not_found","error_description":"Unknown path"}')
         fault = self._faults.pop()
+        if fault is None and self._fault_picker is not None:
+            fault = self._fault_picker(recorded)
         if fault is None:
             return spec.handle(request, self._context)
         forced = fault.answer(spec.error)
