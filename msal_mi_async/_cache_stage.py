@@ -69,24 +69,25 @@ class CacheLookup:
     ) -> AccessTokenResult:
         if entry is not None and request.bypasses_cache:
             request = attrs.evolve(request, previous_token=entry.result.access_token)
+        key = request.cache_key
 
         async def fetch_and_store() -> AccessTokenResult:
             # Re-check inside the flight: a flight that just ended (or a leader that was
             # cancelled, sending its waiters to race again) may have stored a token.
-            fresh = None if request.bypasses_cache else self._fresh(request.cache_key)
+            fresh = None if request.bypasses_cache else self._fresh(key)
             if fresh is not None:
                 return fresh
             self._counters.fetches += 1
             result = await call_next(request)
             if result.expires_on - self._clock() > EXPIRY_BUFFER:
                 cached = attrs.evolve(result, token_source=TokenSource.CACHE)
-                await self._cache.store(request.cache_key, CacheEntry.for_result(cached))
+                await self._cache.store(key, CacheEntry.for_result(cached))
             return result
 
         if request.claims is not None:  # a claims challenge never joins another fetch
             return await fetch_and_store()
         result, _led = await self._cache.fetch_once(
-            request.cache_key, fetch_and_store, bypass_cache=request.bypasses_cache
+            key, fetch_and_store, bypass_cache=request.bypasses_cache
         )
         return result
 

@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 import anyio
-import attrs
 
 from ._arc_keyfile import ArcKeyFileReader
 from ._background import BackgroundJobs
@@ -167,9 +166,7 @@ class ManagedIdentityClient:
             hit = self.cached_token(resource)  # type: ignore[arg-type]
             if hit is not None:
                 return hit
-        request = self._new_request(resource, claims, force_refresh, correlation_id)
-        if timeout is not None:
-            request = attrs.evolve(request, timeout=timeout)
+        request = self._new_request(resource, claims, force_refresh, correlation_id, timeout)
         result = await self.run_pipeline(request)
         self._remember(resource, request)
         return result
@@ -209,6 +206,7 @@ class ManagedIdentityClient:
         claims: str | None,
         force_refresh: bool,
         correlation_id: str | None,
+        timeout: float | None,
     ) -> TokenRequest:
         if self._closed:
             raise ManagedIdentityConfigurationError(
@@ -223,7 +221,7 @@ class ManagedIdentityClient:
             claims=claims or None,
             force_refresh=force_refresh,
             client_capabilities=self._capabilities,
-            timeout=self._timeout,
+            timeout=self._timeout if timeout is None else timeout,
         )
 
     def _remember(self, resource: str | Sequence[str], request: TokenRequest) -> None:
